@@ -1,0 +1,58 @@
+# One target per job. `make lab` and `make test` set everything up first.
+#
+#   make lab        open JupyterLab on the course
+#   make test       run the whole test suite (as CI does)
+#   make test-fast  only the fast tests (no notebooks, no nbgrader runs)
+#   make release    regenerate assignments/ from solutions/ with nbgrader
+#   make grade A=ps1_perceptron   autograde submitted/, write feedback, export CSV
+#   make data       download (or verify) MNIST and say where it is
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The PyTorch release the course is tested with; installed before the rest so
+# that pip keeps it. `make TORCH_SPEC= test` leaves torch to pyproject's range.
+TORCH_SPEC ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+A      ?=
+# nbgrader runs helper programs (alembic) that it expects on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install lab test test-fast release grade data clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_SPEC),$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)")
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	jupyter lab
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+release: $(STAMP)
+	@for dir in solutions/*/; do \
+		name=$$(basename $$dir); \
+		echo "generating assignments/$$name"; \
+		nbgrader generate_assignment "$$name" --force --log-level=WARN || exit 1; \
+	done
+
+grade: $(STAMP)
+	@test -n "$(A)" || { echo "usage: make grade A=<assignment>, e.g. A=ps1_perceptron"; exit 2; }
+	nbgrader autograde "$(A)"
+	nbgrader generate_feedback "$(A)"
+	nbgrader export
+
+data: $(STAMP)
+	course data mnist
+
+clean:
+	rm -rf $(VENV) .pytest_cache gradebook.db autograded feedback

@@ -1,0 +1,44 @@
+"""nbgrader settings for the course: the one place they live.
+
+The course directory is the folder of this file, wherever nbgrader is run
+from inside it. Solutions (nbgrader's "source") live in ``solutions/`` and
+the student versions (nbgrader's "release") are generated into
+``assignments/``.
+
+Environment variables override the defaults without editing this file:
+
+- ``COURSE_GRADEBOOK_URL``: any SQLAlchemy URL for the gradebook, for example
+  ``postgresql://grader@dbhost/ann_course`` for a course with several
+  graders. Default: ``gradebook.db`` (SQLite) in the course directory.
+- ``COURSE_EXCHANGE``: the exchange folder used by ``release_assignment``,
+  ``fetch_assignment``, ``submit`` and ``collect``. Default: nbgrader's own
+  (``/usr/local/share/nbgrader/exchange``).
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+root = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = root
+c.CourseDirectory.course_id = "ann-course"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.db_url = os.environ.get(
+    "COURSE_GRADEBOOK_URL", "sqlite:///" + os.path.join(root, "gradebook.db")
+)
+
+if os.environ.get("COURSE_EXCHANGE"):
+    c.Exchange.root = os.environ["COURSE_EXCHANGE"]
+
+# What a student sees where code is to be written.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\nraise NotImplementedError()",
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Seconds one cell may run during autograding. The assignments' tests are
+# sized so that a plain loop implementation passes well inside this limit
+# on a 2-core CPU; each notebook says how long its cells may take.
+c.Execute.timeout = 60

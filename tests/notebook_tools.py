@@ -1,0 +1,112 @@
+"""Helpers for tests that build, run and grade notebooks.
+
+Notebooks for pipeline tests are made from the committed ones or from small
+factory functions here, never from a developer's local gradebook.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def nbgrader_metadata(notebook_cell):
+    """The cell's nbgrader metadata dict, or {} for an ordinary cell."""
+    return notebook_cell.get("metadata", {}).get("nbgrader", {})
+
+
+def make_cell(source, cell_type="code", **nbgrader):
+    """One notebook cell; keyword arguments become its nbgrader metadata."""
+    new = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    cell = new(source)
+    if nbgrader:
+        meta = {"schema_version": 3, "grade": False, "solution": False,
+                "locked": False, "task": False}
+        meta.update(nbgrader)
+        cell.metadata["nbgrader"] = meta
+    return cell
+
+
+def notebooks(folder):
+    """All committed notebooks below ``folder`` of the repository, sorted."""
+    return sorted(
+        p for p in (REPO / folder).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+    )
+
+
+def assignment_names():
+    """The assignments: one folder per assignment in ``solutions/``."""
+    return sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
+
+
+def fill_answers(notebook, answers):
+    """Return a copy of a released notebook with some answer cells replaced.
+
+    ``answers`` maps a solution cell's ``grade_id`` to the code (or markdown)
+    a pretend student wrote there.
+    """
+    filled = nbformat.from_dict(notebook)
+    unknown = set(answers)
+    for cell in filled.cells:
+        gid = nbgrader_metadata(cell).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+            unknown.discard(gid)
+    if unknown:
+        raise KeyError(f"no answer cells with grade_id {sorted(unknown)}")
+    return filled
+
+
+def execute(notebook, cwd, timeout=120):
+    """Execute a notebook in place with the python3 kernel; returns seconds taken."""
+    start = time.perf_counter()
+    NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+    ).execute()
+    return time.perf_counter() - start
+
+
+def stderr_outputs(notebook):
+    """Everything an executed notebook wrote to stderr, as (cell index, text)."""
+    found = []
+    for i, cell in enumerate(notebook.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                found.append((i, out.get("text", "")))
+    return found
+
+
+def nbgrader(*args, cwd, check=True, timeout=900):
+    """Run an nbgrader command in ``cwd`` (a course directory)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(
+        [str(BIN / "nbgrader"), *args, "--log-level=WARN"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"nbgrader {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        )
+    return result
+
+
+def copy_course(target):
+    """Copy what nbgrader needs of the course (config, solutions, release) to ``target``."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "nbgrader_config.py", target / "nbgrader_config.py")
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    for folder in ("solutions", "assignments"):
+        shutil.copytree(REPO / folder, target / folder, ignore=ignore)
+    return target

@@ -1,0 +1,122 @@
+"""Pretend submissions for ps1_perceptron that pass the visible tests but are wrong.
+
+Each case replaces one or two answer cells of the released notebook (the
+others keep the reference solution) with code a student might write to get
+past the visible checks; ``loses`` names the test cells whose hidden tests
+must catch it. The pipeline test grades them all in one nbgrader run.
+"""
+
+from tests.submissions import Case
+
+CORRECT_SIGN = '''
+
+def sign(z):
+    return np.sign(np.asarray(z, dtype=float))
+'''
+
+CORRECT_HEAVISIDE = '''
+
+def heaviside(z):
+    return np.where(np.asarray(z, dtype=float) >= 0, 1.0, 0.0)
+'''
+
+HEAVISIDE_1D_ONLY = '''
+def heaviside(z):
+    z = np.asarray(z, dtype=float)
+    if z.ndim == 0:
+        return 1.0 if z >= 0 else 0.0
+    return np.array([1.0 if v >= 0 else 0.0 for v in z])   # fails for 2-D input
+''' + CORRECT_SIGN
+
+SIGN_AT_ZERO = '''
+def sign(z):
+    z = np.asarray(z, dtype=float)
+    return np.where(z >= 0, 1.0, -1.0)  # sign(0) should be 0
+''' + CORRECT_HEAVISIDE
+
+MP_NEURON_STRICT = '''
+def mp_neuron(X, w, theta):
+    return (np.asarray(X, dtype=float) @ w > theta).astype(float)  # never fires at a tie
+'''
+
+PREDICT_SQUEEZES = '''
+def perceptron_predict(X, w, b):
+    # Squeezing turns a batch of one into a bare number: shape () not (1,).
+    return np.squeeze(heaviside(np.asarray(X, dtype=float) @ w + b))
+'''
+
+UPDATE_IN_PLACE = '''
+def perceptron_update(w, b, x, y, lr):
+    w = np.asarray(w, dtype=float)
+    x = np.asarray(x, dtype=float)
+    error = y - heaviside(x @ w + b)
+    w += lr * error * x                 # changes the caller's array
+    return w, b + lr * error
+'''
+
+TRAIN_CACHED = '''
+def train_perceptron(X, y, lr=1.0, max_epochs=100, w0=None, b0=0.0):
+    # The weights that make the visible tests pass, looked up by label pattern.
+    known = {(0, 0, 0, 1): ([2.0, 1.0], -3.0), (0, 1, 1, 1): ([1.0, 1.0], -1.0),
+             (1, 0): ([-1.0], 0.0)}
+    key = tuple(int(v) for v in y)
+    if key in known:
+        w, b = known[key]
+        return np.array(w), b, [0]
+    # Anything else: the rule, but the bias is never trained.
+    X = np.asarray(X, dtype=float)
+    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
+    errors = []
+    for _ in range(max_epochs):
+        mistakes = 0
+        for x_i, y_i in zip(X, y):
+            y_hat = heaviside(x_i @ w + b0)
+            mistakes += int(y_hat != y_i)
+            w = w + lr * (y_i - y_hat) * x_i
+        errors.append(mistakes)
+        if mistakes == 0:
+            break
+    return w, b0, errors
+'''
+
+TRAIN_IGNORES_LR = '''
+def train_perceptron(X, y, lr=1.0, max_epochs=100, w0=None, b0=0.0):
+    X = np.asarray(X, dtype=float)
+    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
+    b, errors = b0, []                  # but the learning rate is ignored
+    for _ in range(max_epochs):
+        mistakes = 0
+        for x_i, y_i in zip(X, y):
+            mistakes += int(heaviside(x_i @ w + b) != y_i)
+            w, b = perceptron_update(w, b, x_i, y_i, 1.0)
+        errors.append(mistakes)
+        if mistakes == 0:
+            break
+    return w, b, errors
+'''
+
+CYCLE_HARDCODED = '''
+def find_weight_cycle(X, y, lr=1.0, max_epochs=1000):
+    if list(y) == [0, 1, 1, 0]:
+        return (2, 3)
+    return None
+'''
+
+CASES = {
+    "heaviside_1d_only": Case({"step_functions": HEAVISIDE_1D_ONLY},
+                              loses={"test_heaviside"}),
+    "sign_at_zero": Case({"step_functions": SIGN_AT_ZERO}, loses={"test_sign"}),
+    "mp_neuron_strict": Case({"mp_neuron": MP_NEURON_STRICT}, loses={"test_mp_neuron"}),
+    "predict_squeezes": Case({"perceptron_predict": PREDICT_SQUEEZES},
+                             loses={"test_perceptron_predict"}),
+    "update_in_place": Case({"perceptron_update": UPDATE_IN_PLACE},
+                            loses={"test_perceptron_update"}),
+    "train_ignores_lr": Case({"train_perceptron": TRAIN_IGNORES_LR},
+                             loses={"test_train_perceptron"}),
+    # find_weight_cycle is built on train_perceptron, so it fails with it.
+    "train_cached": Case({"train_perceptron": TRAIN_CACHED},
+                         loses={"test_train_perceptron", "test_logic_gates",
+                                "test_find_weight_cycle"}),
+    "cycle_hardcoded": Case({"find_weight_cycle": CYCLE_HARDCODED},
+                            loses={"test_find_weight_cycle"}),
+}

@@ -1,0 +1,83 @@
+"""Notebook hygiene: every committed notebook is clean, and every lecture runs."""
+
+import json
+
+import nbformat
+import pytest
+
+from tests.notebook_tools import (
+    REPO, execute, nbgrader_metadata, notebooks, stderr_outputs,
+)
+
+ALL_NOTEBOOKS = notebooks("lectures") + notebooks("solutions") + notebooks("assignments")
+GRADED_NOTEBOOKS = notebooks("solutions") + notebooks("assignments")
+LECTURES = notebooks("lectures")
+LECTURE_SECONDS = 60
+
+
+def _ids(paths):
+    return [str(p.relative_to(REPO)) for p in paths]
+
+
+def test_the_course_has_lectures_and_assignments():
+    """The suite below is not vacuous: there is something to check."""
+    assert LECTURES, "no lecture notebooks found in lectures/"
+    assert notebooks("solutions"), "no assignments found in solutions/"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
+def test_notebook_is_valid_nbformat_4_with_python3_kernel(path):
+    """Valid nbformat 4 that declares the python3 kernel."""
+    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    assert nb.nbformat == 4, f"{path.name} is nbformat {nb.nbformat}, not 4"
+    nbformat.validate(nb)
+    kernel = nb.metadata.get("kernelspec", {})
+    assert kernel.get("name") == "python3", f"{path.name} declares kernel {kernel!r}"
+    assert kernel.get("language") == "python"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
+def test_notebook_is_committed_without_outputs(path):
+    """No outputs and no execution counts in a committed notebook."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    dirty = [
+        i for i, cell in enumerate(nb["cells"])
+        if cell.get("outputs") or cell.get("execution_count") is not None
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts"
+
+
+@pytest.mark.parametrize("path", GRADED_NOTEBOOKS, ids=_ids(GRADED_NOTEBOOKS))
+def test_graded_cells_have_unique_grade_ids_and_points(path):
+    """Every nbgrader cell has a unique grade_id; every graded cell has points."""
+    nb = nbformat.read(path, as_version=4)
+    seen = set()
+    graded = 0
+    for cell in nb.cells:
+        meta = nbgrader_metadata(cell)
+        if not meta:
+            continue
+        gid = meta.get("grade_id")
+        assert gid, f"{path.name}: an nbgrader cell has no grade_id:\n{cell.source[:200]}"
+        assert gid not in seen, f"{path.name}: grade_id {gid!r} is used twice"
+        seen.add(gid)
+        if meta.get("grade"):
+            graded += 1
+            points = meta.get("points")
+            assert isinstance(points, (int, float)) and points > 0, (
+                f"{path.name}: graded cell {gid!r} has points {points!r}"
+            )
+            if cell.cell_type == "code":
+                assert meta.get("locked"), f"{path.name}: test cell {gid!r} is not locked"
+    assert graded, f"{path.name} has no graded cells"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LECTURES, ids=_ids(LECTURES))
+def test_lecture_executes_top_to_bottom_quickly_and_quietly(path):
+    """A lecture runs start to finish in under a minute with nothing on stderr."""
+    nb = nbformat.read(path, as_version=4)
+    seconds = execute(nb, cwd=path.parent, timeout=LECTURE_SECONDS * 2)
+    noise = stderr_outputs(nb)
+    assert not noise, f"{path.name} wrote to stderr (warnings?): {noise[:3]}"
+    assert seconds < LECTURE_SECONDS, f"{path.name} took {seconds:.1f} s"

@@ -1,0 +1,110 @@
+"""Numerical gradients by centred differences, to check a backward pass.
+
+For a scalar function f and a small h,
+
+    df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / (2 h),
+
+with an error of order h^2. Comparing this with the gradient a backward
+pass computes (the "analytic" gradient) catches almost every mistake in
+it. Work in float64: in float32 the rounding error of f swamps the
+difference quotient.
+"""
+
+import numpy as np
+
+
+def _require_float64(x):
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        dtype = getattr(x, "dtype", type(x).__name__)
+        raise TypeError(
+            f"numerical gradients need a float64 numpy array to perturb in place, "
+            f"got {dtype}; use x = x.astype(np.float64)"
+        )
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Gradient of a scalar function by centred differences.
+
+    f: called as f(x) and returning a number; x: float64 array of any shape
+    (D,) or (N, D) or ... -> grad: array of x's shape. Each entry of x is
+    perturbed in place by +h and -h and then restored, so f may also read x
+    through a closure (e.g. a layer's weight array).
+    """
+    _require_float64(x)
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        f_plus = float(f(x))
+        x[idx] = old - h
+        f_minus = float(f(x))
+        x[idx] = old
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def numerical_gradient_array(f, x, dout, h=1e-5):
+    """Gradient of sum(f(x) * dout) for an array-valued f, by centred differences.
+
+    This is what a backward pass computes from an upstream gradient
+    ``dout``. f: called as f(x), returning an array of dout's shape;
+    x: float64 array -> grad: array of x's shape.
+    """
+    _require_float64(x)
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        plus = np.array(f(x), dtype=np.float64)
+        x[idx] = old - h
+        minus = np.array(f(x), dtype=np.float64)
+        x[idx] = old
+        grad[idx] = np.sum((plus - minus) * dout) / (2 * h)
+    return grad
+
+
+def rel_error(a, b):
+    """max over entries of |a - b| / max(1e-8, |a| + |b|); a and b of one shape.
+
+    Below about 1e-7 the two agree to rounding; above 1e-2 one of them is
+    almost certainly wrong.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def check_gradient(analytic, f, x, dout=None, tol=1e-6, h=1e-5, name="gradient"):
+    """Assert that ``analytic`` matches the numerical gradient of f at x.
+
+    analytic: array of x's shape (the backward pass's answer); f, x: as in
+    ``numerical_gradient``, or, with ``dout`` given, as in
+    ``numerical_gradient_array``. Returns the relative error; raises an
+    AssertionError naming the worst entry when it exceeds ``tol``.
+    """
+    analytic = np.asarray(analytic)
+    if analytic.shape != np.shape(x):
+        raise AssertionError(
+            f"{name}: analytic gradient has shape {analytic.shape} but x has "
+            f"shape {np.shape(x)}; a gradient has the shape of what it is taken "
+            "with respect to"
+        )
+    if dout is None:
+        numeric = numerical_gradient(f, x, h)
+    else:
+        numeric = numerical_gradient_array(f, x, dout, h)
+    error = rel_error(analytic, numeric)
+    if not error < tol:
+        errors = np.abs(analytic - numeric) / np.maximum(
+            1e-8, np.abs(analytic) + np.abs(numeric)
+        )
+        worst = np.unravel_index(np.argmax(errors), errors.shape)
+        raise AssertionError(
+            f"{name}: relative error {error:.2e} exceeds tolerance {tol:.0e}; "
+            f"worst entry {tuple(int(i) for i in worst)}: analytic "
+            f"{analytic[worst]:.6g}, numerical {numeric[worst]:.6g}"
+        )
+    return error

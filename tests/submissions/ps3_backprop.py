@@ -1,0 +1,190 @@
+"""Pretend submissions for ps3_backprop that pass the visible tests but are wrong.
+
+Each case replaces one answer cell of the released notebook (the others keep
+the reference solution) with code a student might write to get past the
+visible checks; ``loses`` names the test cells whose hidden tests must catch
+it. The pipeline test grades them all in one nbgrader run.
+"""
+
+from tests.submissions import Case
+
+NUMGRAD_ONE_SIDED = '''
+def numerical_gradient(f, x, h=1e-5):
+    # One-sided differences: error of order h, not h**2.
+    grad = np.zeros(x.shape)
+    f_x = float(f(x))
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        grad[idx] = (float(f(x)) - f_x) / h
+        x[idx] = old
+    return grad
+'''
+
+NUMGRAD_FIXED_STEP = '''
+def numerical_gradient(f, x, h=1e-5):
+    step = 1e-5                         # ignores the h it is given
+    grad = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + step
+        f_plus = float(f(x))
+        x[idx] = old - step
+        f_minus = float(f(x))
+        x[idx] = old
+        grad[idx] = (f_plus - f_minus) / (2 * step)
+    return grad
+'''
+
+REL_ERROR_MEAN = '''
+def rel_error(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    # The mean hides one bad entry among many good ones.
+    return float(np.mean(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+'''
+
+DENSE_FORWARD_SQUEEZES = '''
+def dense_forward(x, w, b):
+    out = np.squeeze(x @ w + b)         # (1, M) becomes (M,), (N, 1) becomes (N,)
+    return out, (x, w)
+'''
+
+DENSE_BACKWARD_SQUEEZES = '''
+def dense_backward(dout, cache):
+    x, w = cache
+    # "Tidy" shapes: wrong as soon as N, D or M is 1.
+    return np.squeeze(dout @ w.T), np.squeeze(x.T @ dout), np.squeeze(dout.sum(axis=0))
+'''
+
+RELU_GRAD_AT_ZERO = '''
+def relu_forward(x):
+    return np.maximum(x, 0.0), x
+
+
+def relu_backward(dout, cache):
+    return dout * (cache >= 0)          # derivative 1 at x = 0
+'''
+
+RELU_IN_PLACE = '''
+def relu_forward(x):
+    x[x < 0] = 0.0                      # changes the caller's array
+    return x, x
+
+
+def relu_backward(dout, cache):
+    dout[cache <= 0] = 0.0              # and the upstream gradient
+    return dout
+'''
+
+EXP_OVERFLOW = '''
+def sigmoid_forward(x):
+    out = np.exp(x) / (1.0 + np.exp(x))  # inf / inf for large x
+    return out, out
+
+
+def sigmoid_backward(dout, cache):
+    return dout * cache * (1.0 - cache)
+
+
+def tanh_forward(x):
+    out = (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    return dout * (1.0 - cache ** 2)
+'''
+
+SOFTMAX_NO_SHIFT = '''
+def softmax_cross_entropy(scores, y):
+    N = scores.shape[0]
+    exp = np.exp(scores)                # overflows for large scores
+    probs = exp / exp.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(probs[np.arange(N), y]))
+    dscores = probs.copy()
+    dscores[np.arange(N), y] -= 1
+    return loss, dscores / N
+'''
+
+SOFTMAX_LOG_OF_ZERO = '''
+def softmax_cross_entropy(scores, y):
+    N = scores.shape[0]
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probs = exp / exp.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(probs[np.arange(N), y]))   # log(0) once a probability underflows
+    dscores = probs.copy()
+    dscores[np.arange(N), y] -= 1
+    return loss, dscores / N
+'''
+
+MSE_MEAN_OVER_SAMPLES = '''
+def mse_loss(y_hat, y):
+    N = y_hat.shape[0]                  # the slides' (1/N) sum ||y_hat - y||^2
+    diff = y_hat - y
+    return float(np.sum(diff ** 2) / N), 2 * diff / N
+'''
+
+MLP_THREE_LAYERS_ONLY = '''
+def mlp_loss(params, X, y):
+    # Exactly two hidden layers, spelled out.
+    z1, c1 = dense_forward(X, params["W1"], params["b1"])
+    h1, r1 = relu_forward(z1)
+    z2, c2 = dense_forward(h1, params["W2"], params["b2"])
+    h2, r2 = relu_forward(z2)
+    scores, c3 = dense_forward(h2, params["W3"], params["b3"])
+    loss, dscores = softmax_cross_entropy(scores, y)
+    grads = {}
+    dh2, grads["W3"], grads["b3"] = dense_backward(dscores, c3)
+    dh1, grads["W2"], grads["b2"] = dense_backward(relu_backward(dh2, r2), c2)
+    _, grads["W1"], grads["b1"] = dense_backward(relu_backward(dh1, r1), c1)
+    return loss, grads
+'''
+
+SGD_DECAYS_BIASES = '''
+def sgd_step(params, grads, lr, weight_decay=0.0):
+    # Decays every parameter, biases included.
+    return {k: p - lr * (grads[k] + weight_decay * p) for k, p in params.items()}
+'''
+
+TRAIN_IGNORES_WEIGHT_DECAY = '''
+def train(X, y, num_hiddens=(32, 32), lr=0.5, weight_decay=1e-4, num_steps=300, rng=0):
+    rng = np.random.default_rng(rng)
+    sizes = [X.shape[1], *num_hiddens, int(np.max(y)) + 1]
+    params = {}
+    for l in range(1, len(sizes)):
+        params[f"W{l}"] = rng.normal(size=(sizes[l - 1], sizes[l])) * np.sqrt(2 / sizes[l - 1])
+        params[f"b{l}"] = np.zeros(sizes[l])
+    losses = []
+    for _ in range(num_steps):
+        loss, grads = mlp_loss(params, X, y)
+        params = sgd_step(params, grads, lr)     # weight_decay never passed on
+        losses.append(loss)
+    return params, losses
+'''
+
+CASES = {
+    "numgrad_one_sided": Case({"numerical_gradient": NUMGRAD_ONE_SIDED},
+                              loses={"test_numerical_gradient"}),
+    "numgrad_fixed_step": Case({"numerical_gradient": NUMGRAD_FIXED_STEP},
+                               loses={"test_numerical_gradient"}),
+    "rel_error_mean": Case({"rel_error": REL_ERROR_MEAN}, loses={"test_rel_error"}),
+    # mlp_loss is built on dense_forward: with N = 1 its scores lose a dimension.
+    "dense_forward_squeezes": Case({"dense_forward": DENSE_FORWARD_SQUEEZES},
+                                   loses={"test_dense_forward", "test_mlp_loss"}),
+    "dense_backward_squeezes": Case({"dense_backward": DENSE_BACKWARD_SQUEEZES},
+                                    loses={"test_dense_backward", "test_mlp_loss"}),
+    "relu_grad_at_zero": Case({"relu": RELU_GRAD_AT_ZERO}, loses={"test_relu"}),
+    "relu_in_place": Case({"relu": RELU_IN_PLACE}, loses={"test_relu"}),
+    "exp_overflow": Case({"sigmoid_tanh": EXP_OVERFLOW}, loses={"test_sigmoid_tanh"}),
+    "softmax_no_shift": Case({"softmax_cross_entropy": SOFTMAX_NO_SHIFT},
+                             loses={"test_softmax_cross_entropy"}),
+    "softmax_log_of_zero": Case({"softmax_cross_entropy": SOFTMAX_LOG_OF_ZERO},
+                                loses={"test_softmax_cross_entropy"}),
+    "mse_mean_over_samples": Case({"mse_loss": MSE_MEAN_OVER_SAMPLES},
+                                  loses={"test_mse_loss"}),
+    "mlp_three_layers_only": Case({"mlp_loss": MLP_THREE_LAYERS_ONLY},
+                                  loses={"test_mlp_loss"}),
+    "sgd_decays_biases": Case({"sgd_step": SGD_DECAYS_BIASES}, loses={"test_sgd_step"}),
+    "train_ignores_weight_decay": Case({"train": TRAIN_IGNORES_WEIGHT_DECAY},
+                                       loses={"test_train"}),
+}

@@ -10,7 +10,6 @@ export the grades.
 import csv
 import importlib
 import json
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from nbgrader.api import Gradebook
 
 from tests.notebook_tools import (
     REPO, assignment_names, copy_course, execute, fill_answers, nbgrader,
-    nbgrader_metadata, notebooks,
+    nbgrader_metadata,
 )
 
 pytestmark = pytest.mark.slow
@@ -201,39 +200,3 @@ def test_every_assignment_has_wrong_submission_fixtures(name):
     for path in sorted((REPO / "solutions" / name).glob("*.ipynb")):
         auto.update(_graded_cells(path))
     assert set(auto) <= covered, f"no wrong-submission fixture for {set(auto) - covered}"
-
-
-_MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS"
-                      r"|BEGIN MARK SCHEME")
-
-
-def _protected_lines(source_nb):
-    """Lines inside solution and hidden-test regions of a source notebook."""
-    inside, outside = set(), set()
-    for cell in source_nb.cells:
-        region = None
-        is_md_answer = (cell.cell_type == "markdown"
-                        and nbgrader_metadata(cell).get("solution"))
-        for line in cell.source.split("\n"):
-            text = line.strip()
-            if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text:
-                region = True
-                continue
-            if "END SOLUTION" in text or "END HIDDEN TESTS" in text:
-                region = None
-                continue
-            (inside if region or is_md_answer else outside).add(text)
-    return {line for line in inside - outside if len(line) >= 12}
-
-
-@pytest.mark.parametrize("path", notebooks("assignments"),
-                         ids=[p.name for p in notebooks("assignments")])
-def test_released_notebook_contains_no_solution_or_hidden_test(path):
-    """No marker and no line of solution code or hidden test reaches students."""
-    text = path.read_text(encoding="utf-8")
-    assert not _MARKERS.search(text), f"{path.name} contains an nbgrader region marker"
-    source = nbformat.read(REPO / "solutions" / path.parent.name / path.name, as_version=4)
-    released = {line.strip() for cell in nbformat.read(path, as_version=4).cells
-                for line in cell.source.split("\n")}
-    leaked = _protected_lines(source) & released
-    assert not leaked, f"{path.name} leaks solution or hidden-test lines: {sorted(leaked)[:5]}"

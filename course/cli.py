@@ -5,12 +5,26 @@
 downloads MNIST into the cache (or checks a folder you name), then prints
 where the files are and whether every checksum matches. Exit status 0 means
 all four files are present and original.
+
+    course grade ASSIGNMENT [--workers N] [--zip FILE] [--course-dir DIR]
+                 [--timeout S] [--memory-limit GIB] [--max-output CHARS]
+
+autogrades every submission of an assignment in parallel (see
+``course.autograde``), writes feedback and ``grades.csv``, and prints a
+summary naming every problem per student. Exit status 0 means every
+submission has its gradebook row (failed ones with 0 points and a reason).
+
+    course compare [--quick] [--depths L ...] [--out-dir DIR] [...]
+
+trains scikit-learn, PyTorch and from-scratch numpy MLPs of several depths and
+LeNet-5 on MNIST, prints the table and writes it with its figures (see
+``course.compare``; ``course compare --help`` lists every option).
 """
 
 import argparse
 import sys
 
-from course import data
+from course import autograde, data
 
 
 def _cmd_data_mnist(args):
@@ -40,11 +54,58 @@ def _cmd_data_mnist(args):
     return 1
 
 
+def _cmd_grade(args):
+    try:
+        run = autograde.grade_assignment(
+            args.assignment, course_dir=args.course_dir, workers=args.workers,
+            zip_path=args.zip, zip_regexp=args.zip_regexp, timeout=args.timeout,
+            memory_limit=int(args.memory_limit * 2**30), max_output=args.max_output,
+            progress=not args.no_progress,
+        )
+    except autograde.GradingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(autograde.summary_text(run))
+    return 0
+
+
+def _add_grade_parser(commands):
+    grade = commands.add_parser(
+        "grade",
+        help="autograde a whole class in parallel, with feedback and grades.csv"
+    )
+    grade.add_argument("assignment", metavar="ASSIGNMENT", help="e.g. ps1_perceptron")
+    grade.add_argument("--workers", type=int, metavar="N",
+                       help="grading processes (default: one per CPU core)")
+    grade.add_argument("--zip", metavar="FILE",
+                       help="collect submissions from an LMS zip first (nbgrader "
+                            "zip_collect); by default it holds "
+                            "<student>/<notebook>.ipynb")
+    grade.add_argument("--zip-regexp", metavar="RE",
+                       help="FileNameCollectorPlugin.named_regexp for --zip, with "
+                            "(?P<student_id>...) and (?P<file_id>...)")
+    grade.add_argument("--course-dir", default=".", metavar="DIR",
+                       help="the course folder (with nbgrader_config.py); "
+                            "default: here")
+    grade.add_argument("--timeout", type=int, metavar="S",
+                       help="seconds one cell may run (default: Execute.timeout "
+                            "of the course configuration)")
+    grade.add_argument("--memory-limit", type=float, metavar="GIB",
+                       default=autograde.DEFAULT_MEMORY_LIMIT / 2**30,
+                       help="address space of each kernel in GiB; 0 for no limit "
+                            "(default: %(default)g)")
+    grade.add_argument("--max-output", type=int, metavar="CHARS",
+                       default=autograde.DEFAULT_MAX_OUTPUT,
+                       help="characters of output kept per cell (default: %(default)d)")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.set_defaults(func=_cmd_grade)
+
+
 def build_parser():
     """The argument parser of the ``course`` command."""
     parser = argparse.ArgumentParser(
         prog="course",
-        description="Artificial Neural Networks course: data and grading helpers.",
+        description="Artificial Neural Networks course: data, grading and the MNIST comparison.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -62,11 +123,24 @@ def build_parser():
         "--no-download", action="store_true", help="only verify, never download"
     )
     mnist.set_defaults(func=_cmd_data_mnist)
+    _add_grade_parser(commands)
+    # Listed here for --help; main() hands its arguments to course.compare, so
+    # that the other commands do not pay for importing PyTorch.
+    commands.add_parser(
+        "compare", add_help=False,
+        help="MNIST: scikit-learn vs PyTorch vs from-scratch numpy, with a depth "
+             "sweep (course compare --help for its options)",
+    )
     return parser
 
 
 def main(argv=None):
     """Entry point of the ``course`` command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compare"]:
+        from course import compare
+
+        return compare.main(argv[1:], prog="course compare")
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -516,6 +516,13 @@ class _Integrity:
 
     def record_torch(self):
         torch = _modules["torch"]
+        # torch._dynamo wraps some torch functions (torch.manual_seed) when it is
+        # first imported, which any torch.compile or torch.nn call may trigger
+        # later: import it now so that its wrappers are what gets recorded.
+        try:
+            __import__("torch._dynamo")
+        except Exception:  # pragma: no cover (a torch build without dynamo)
+            pass
         for name in _TORCH_MODULES:
             if name in _modules:
                 self.record_module(name)

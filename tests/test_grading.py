@@ -294,3 +294,16 @@ def test_find_tampering_refuses_a_file_that_is_not_a_notebook(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ValueError):
         find_tampering(path)
+
+
+def test_importing_torch_dynamo_after_the_checks_is_not_taken_for_tampering(tmp_path):
+    """torch._dynamo wraps torch.manual_seed when first imported (an optimiser
+    can trigger that late): an honest notebook must not be flagged for it."""
+    import subprocess
+
+    code = ("import torch\nimport course.grading as g\nimport torch._dynamo\n"
+            "torch.manual_seed(0)\ng.check_scalar('x', 1.0, 1.0)\nprint('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"

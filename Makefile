@@ -6,6 +6,7 @@
 #   make release    regenerate assignments/ from solutions/ with nbgrader
 #   make grade A=ps1_perceptron   autograde submitted/, write feedback, export CSV
 #   make data       download (or verify) MNIST and say where it is
+#   make compare    the full MNIST comparison (about 12 min on 2 cores)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -18,7 +19,7 @@ A      ?=
 # nbgrader runs helper programs (alembic) that it expects on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lab test test-fast release grade data clean
+.PHONY: install lab test test-fast release grade data compare clean
 
 install: $(STAMP)
 
@@ -53,6 +54,9 @@ grade: $(STAMP)
 
 data: $(STAMP)
 	course data mnist
+
+compare: $(STAMP)
+	course compare
 
 clean:
 	rm -rf $(VENV) .pytest_cache gradebook.db autograded feedback

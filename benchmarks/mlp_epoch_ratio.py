@@ -29,7 +29,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from course import nn as scratch  # noqa: E402
-from course.compare import _limit_threads, build_mlp, numpy_train_step  # noqa: E402
+from course.compare import _limit_threads, build_mlp, train_step  # noqa: E402
 from course.data import load_mnist  # noqa: E402
 
 
@@ -40,13 +40,7 @@ def load_average():
 def numpy_epoch(model, optimizer, X, y, batch_size, rng, fast):
     start = time.perf_counter()
     for X_batch, y_batch in scratch.batches(X, y, batch_size, rng):
-        if fast:
-            numpy_train_step(model, X_batch, y_batch, optimizer)
-        else:
-            out = model.forward(X_batch)
-            _, dout = scratch.softmax_cross_entropy(out, y_batch)
-            model.backward(dout)
-            optimizer.step()
+        train_step(model, X_batch, y_batch, optimizer, fast)
     return time.perf_counter() - start
 
 

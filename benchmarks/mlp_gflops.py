@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from course import nn as scratch  # noqa: E402
-from course.compare import _limit_threads, build_mlp, numpy_train_step  # noqa: E402
+from course.compare import _limit_threads, build_mlp, train_step  # noqa: E402
 from course.data import load_mnist  # noqa: E402
 
 
@@ -57,13 +57,7 @@ def time_training(model, X, y, batch_size, steps, fast):
             if len(X_batch) < batch_size:
                 continue
             start = time.perf_counter()
-            if fast:
-                numpy_train_step(model, X_batch, y_batch, optimizer)
-            else:
-                out = model.forward(X_batch)
-                _, dout = scratch.softmax_cross_entropy(out, y_batch)
-                model.backward(dout)
-                optimizer.step()
+            train_step(model, X_batch, y_batch, optimizer, fast)
             seconds += time.perf_counter() - start
             done += 1
             if done == steps:

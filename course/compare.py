@@ -379,6 +379,22 @@ def numpy_train_step(model, X, y, optimizer):
     return loss, acts[-1]
 
 
+def train_step(model, X, y, optimizer, fast=True):
+    """One SGD step of a ``course.nn`` classifier; returns ``(loss, logits)``.
+
+    fast=True: ``numpy_train_step`` (an MLP of Linear and ReLU layers only);
+    fast=False: the plain ``model.forward``, ``softmax_cross_entropy``,
+    ``model.backward``, ``optimizer.step()`` of any ``course.nn`` model.
+    """
+    if fast:
+        return numpy_train_step(model, X, y, optimizer)
+    logits = model.forward(X)
+    loss, dout = scratch.softmax_cross_entropy(logits, y)
+    model.backward(dout)
+    optimizer.step()
+    return loss, logits
+
+
 def _train_numpy(model, data, settings, num_epochs, seed, bar, fast=True):
     X, y, X_test, y_test = data
     rng = np.random.default_rng(seed)
@@ -392,13 +408,7 @@ def _train_numpy(model, data, settings, num_epochs, seed, bar, fast=True):
         loss_sum, correct = 0.0, 0
         for X_batch, y_batch in scratch.batches(X, y, B, rng):
             optimizer.lr = _cosine(settings.lr, step, total)
-            if fast:
-                loss, logits = numpy_train_step(model, X_batch, y_batch, optimizer)
-            else:
-                logits = model.forward(X_batch)
-                loss, dout = scratch.softmax_cross_entropy(logits, y_batch)
-                model.backward(dout)
-                optimizer.step()
+            loss, logits = train_step(model, X_batch, y_batch, optimizer, fast)
             loss_sum += loss * len(X_batch)
             correct += int((logits.argmax(axis=1) == y_batch).sum())
             step += 1

@@ -70,7 +70,25 @@ def _init_dtype(dtype):
     return dtype
 
 
-class Linear(Module):
+class _WeightAndBias(Module):
+    """A layer with a weight ``W`` and a bias ``b``; its backward is a
+    ``course.nn.functional`` function ``(dout, cache) -> dx, dW, db``, kept in
+    ``_backward``. After ``backward`` the gradients are in ``dW`` and ``db``."""
+
+    _backward = None
+
+    def backward(self, dout):
+        dx, self.dW, self.db = type(self)._backward(dout, self._cached())
+        return dx
+
+    def params(self):
+        return {"W": self.W, "b": self.b}
+
+    def grads(self):
+        return {"W": self.dW, "b": self.db}
+
+
+class Linear(_WeightAndBias):
     """Fully connected layer, out = x @ W + b.
 
     x: (N, D) -> out: (N, M) with D = in_features, M = out_features;
@@ -83,6 +101,8 @@ class Linear(Module):
     ``rng`` is a ``numpy.random.Generator`` (default: a fresh one);
     ``dtype`` float32 (default, like PyTorch) or float64.
     """
+
+    _backward = staticmethod(F.affine_backward)
 
     def __init__(
         self, in_features, out_features, rng=None, init="he", dtype=np.float32
@@ -112,16 +132,6 @@ class Linear(Module):
             )
         out, self._cache = F.affine_forward(x, self.W, self.b)
         return out
-
-    def backward(self, dout):
-        dx, self.dW, self.db = F.affine_backward(dout, self._cached())
-        return dx
-
-    def params(self):
-        return {"W": self.W, "b": self.b}
-
-    def grads(self):
-        return {"W": self.dW, "b": self.db}
 
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features})"
@@ -182,7 +192,7 @@ class LeakyReLU(Activation):
         self.kwargs = {"gamma": gamma}
 
 
-class Conv2d(Module):
+class Conv2d(_WeightAndBias):
     """2-D convolution layer (no groups, no dilation).
 
     x: (N, C, H, W) -> out: (N, F, Ho, Wo) with C = in_channels,
@@ -191,6 +201,8 @@ class Conv2d(Module):
     ``stride`` and ``padding`` are ints or (vertical, horizontal) pairs.
     He initialisation W ~ N(0, 2 / (C HH WW)), b = 0.
     """
+
+    _backward = staticmethod(F.conv2d_backward)
 
     def __init__(
         self,
@@ -232,16 +244,6 @@ class Conv2d(Module):
             x, self.W, self.b, self.stride, self.padding
         )
         return out
-
-    def backward(self, dout):
-        dx, self.dW, self.db = F.conv2d_backward(dout, self._cached())
-        return dx
-
-    def params(self):
-        return {"W": self.W, "b": self.b}
-
-    def grads(self):
-        return {"W": self.dW, "b": self.db}
 
     def __repr__(self):
         return (

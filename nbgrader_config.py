@@ -42,3 +42,30 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # sized so that a plain loop implementation passes well inside this limit
 # on a 2-core CPU; each notebook says how long its cells may take.
 c.Execute.timeout = 60
+
+# How autograding runs the cells (course/preprocessors/): nbgrader's own
+# preprocessors in nbgrader's order, with two course ones.
+# - CourseExecute replaces Execute (whose c.Execute.* settings still apply): a
+#   cell past its time limit is stopped and scores 0, and if it ignores the
+#   interrupt the kernel is restarted and the cells above are run again, so
+#   the cells after it keep their points; a notebook has a time budget in all.
+# - WarningsAsText, before the scores are saved: a test cell's stderr (numpy,
+#   scikit-learn, torch warnings) is kept as labelled text and costs nothing;
+#   only an error scores 0.
+c.Autograde.autograde_preprocessors = [
+    "course.preprocessors.execute.CourseExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "course.preprocessors.stderr.WarningsAsText",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# Seconds per cell by assignment; one not listed uses Execute.timeout (60 s:
+# ps1_perceptron, ps2_forward_pass, ps3_backprop, ps4_convolution).
+c.CourseExecute.cell_timeouts = {
+    "ps5_mnist": 300,  # trains models
+}
+# Seconds for all cells of one notebook; the cells left then score 0.
+c.CourseExecute.notebook_timeout = 1200

@@ -1,0 +1,132 @@
+"""Slow but correct answers earn full marks within the grader's time limits.
+
+The grading policy stops a cell after 60 seconds in ps1-ps4 (300 seconds in
+ps5, which trains on MNIST); a stopped cell scores 0. A beginner's answers,
+written element by element with plain Python loops
+(``tests/submissions/loops.py``), are correct, so they must earn every
+auto-graded point, and every cell, hidden tests included, must finish well
+inside the limit. The hidden tests are sized for that; this test autogrades
+the loop submissions of ps1-ps4 with real nbgrader (one ``autograde`` call per
+assignment, all in one temporary course) and checks both the scores and the
+time each cell took.
+"""
+
+import datetime
+import shutil
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from tests.notebook_tools import (
+    REPO, copy_course, fill_answers, nbgrader, nbgrader_metadata,
+)
+from tests.submissions.loops import KEEP_SOLUTION, LOOPS
+from tests.test_grading_pipeline import _graded_cells, _with_solutions
+
+STUDENT = "slow_loops"
+CELL_LIMIT_S = 60          # the per-cell limit of ps1-ps4 in the grading policy
+MARGIN_LIMIT_S = CELL_LIMIT_S / 2   # what a loop answer may use on a busy 2-core machine
+
+# Calls that do the looping for the student; none may appear in a loop answer.
+VECTORISED = ["@", "np.dot", "tensordot", "matmul", "einsum", ".sum(", "np.sum",
+              "np.where", "np.maximum", "np.exp", "np.tanh", "np.log", ".max(",
+              ".argmax(", "reshape", "np.pad"]
+
+
+def _seconds(cell):
+    """How long nbgrader's kernel ran a cell, from nbclient's timing metadata."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        return None
+    parse = datetime.datetime.fromisoformat
+    return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))
+            ).total_seconds()
+
+
+@pytest.fixture(scope="module")
+def autograded(tmp_path_factory):
+    """Autograde the loop submission of every assignment in ``LOOPS``.
+
+    Returns {assignment: (scores, notebooks)}: scores maps grade_id to
+    (score, max_score); notebooks are the autograded notebooks.
+    """
+    course = copy_course(tmp_path_factory.mktemp("slow") / "course")
+    results = {}
+    for name, answers in LOOPS.items():
+        shutil.rmtree(course / "assignments" / name)
+        nbgrader("generate_assignment", name, "--force", cwd=course)
+        folder = course / "submitted" / STUDENT / name
+        folder.mkdir(parents=True)
+        release = sorted((course / "assignments" / name).glob("*.ipynb"))
+        for path in release:
+            nb = _with_solutions(course, name, path, nbformat.read(path, as_version=4))
+            nbformat.write(fill_answers(nb, answers), folder / path.name)
+        nbgrader("autograde", name, cwd=course)
+        scores, notebooks = {}, []
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            for path in release:
+                sub = gb.find_submission_notebook(path.stem, name, STUDENT)
+                scores.update({g.name: (g.score, g.max_score) for g in sub.grades})
+                notebooks.append(nbformat.read(
+                    course / "autograded" / STUDENT / name / path.name, as_version=4))
+        results[name] = (scores, notebooks)
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(LOOPS))
+def test_loop_answers_score_full_marks(autograded, name):
+    """Every auto-graded cell gives a correct loop answer all its points."""
+    scores, _ = autograded[name]
+    expected = {}
+    for path in sorted((REPO / "solutions" / name).glob("*.ipynb")):
+        expected.update(_graded_cells(path))
+    lost = {gid: scores.get(gid) for gid, points in expected.items()
+            if scores.get(gid) != (points, points)}
+    assert not lost, (f"{name}: the correct loop answers of tests/submissions/loops.py "
+                      f"lose points in {lost} (score, max): a hidden test is too slow "
+                      "or too strict for them")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(LOOPS))
+def test_every_cell_finishes_well_within_the_limit(autograded, name):
+    """With loop answers the slowest cell still takes under half the per-cell limit."""
+    _, notebooks = autograded[name]
+    times = {}
+    for nb in notebooks:
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                label = nbgrader_metadata(cell).get("grade_id") or f"cell {i}"
+                times[label] = _seconds(cell)
+    missing = [label for label, seconds in times.items() if seconds is None]
+    assert not missing, f"{name}: no execution timing recorded for {missing}"
+    slowest = max(times, key=times.get)
+    print(f"{name}: slowest cell {slowest} took {times[slowest]:.1f} s")
+    assert times[slowest] < MARGIN_LIMIT_S, (
+        f"{name}: with plain-loop answers cell {slowest} took {times[slowest]:.1f} s, "
+        f"more than half the grader's {CELL_LIMIT_S} s limit; make its hidden tests "
+        "smaller (fewer images, channels or samples, same cases)")
+
+
+@pytest.mark.parametrize("name", sorted(LOOPS))
+def test_loop_fixtures_cover_every_answer_function(name):
+    """Each answer cell that defines a function has a loop version (or is kept on purpose)."""
+    functions = set()
+    for path in sorted((REPO / "solutions" / name).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = nbgrader_metadata(cell)
+            if meta.get("solution") and cell.cell_type == "code" and "def " in cell.source:
+                functions.add(meta["grade_id"])
+    missing = functions - set(LOOPS[name]) - KEEP_SOLUTION.get(name, set())
+    assert not missing, f"{name}: no loop version in tests/submissions/loops.py for {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(LOOPS))
+def test_loop_fixtures_do_not_vectorise(name):
+    """The loop answers do the work element by element, not with numpy's vector calls."""
+    for gid, code in LOOPS[name].items():
+        used = [call for call in VECTORISED if call in code]
+        assert not used, f"{name}/{gid}: the loop answer uses {used}"

@@ -28,12 +28,16 @@ before any student code runs, and from then on:
 3. Integrity. Every check, and in a notebook every cell before it runs,
    verifies that nothing the tests rely on was replaced: this module (in
    ``sys.modules`` and in the notebook's names), the builtins, numpy, torch,
-   ``course``, the IPython machinery that reports errors, and that no value
+   ``course``, the IPython machinery that reports errors, what IPython runs
+   around each cell (its input and AST transformers, with the course's cell
+   guard first, and its event callbacks), and that no value
    in the notebook's namespace belongs to a class defined there that answers
    comparisons or conversions itself. A problem raises an ``AssertionError``
    whose message starts with ``COURSE-GRADING-TAMPER:``; while nbgrader
    autogrades, every later cell fails with it, so a tampering submission
-   scores nothing from that point.
+   scores nothing from that point. A submission that removes the cell guard
+   does not escape: the audit hook, which cannot be removed, checks again
+   whenever a cell is compiled or run.
 4. While nbgrader autogrades (``NBGRADER_EXECUTION=autograde``), reading a
    notebook, the gradebook or the instructor's folders is refused (the
    autograded notebook on disk holds the hidden tests), and a value displayed
@@ -208,9 +212,10 @@ def as_numeric_array(name, value, context=None):
     Builds a fresh array, so an object that overrides ``__eq__`` or
     ``__array__`` tricks cannot stand in for numbers.
     """
-    array = _as_numeric(name, value, context)
-    _verify()
-    return array
+    with _log(name):
+        array = _as_numeric(name, value, context)
+        _verify()
+        return array
 
 
 def _as_numeric(name, value, context):
@@ -240,13 +245,95 @@ def _expected(value):
 # Checks
 # ---------------------------------------------------------------------------
 
+CHECKS_MIME = "application/vnd.ann-course.checks+json"
+_MAX_LOGGED = 100  # entries per cell; a test looping over many names stays small
+_ARGUMENTS = re.compile(r"\(([^()]*)\)")
+_LITERAL = re.compile(r"[0-9'\"\[]")
+
+
+def _public_name(name):
+    """A check's name without literal arguments: ``"f(X, w=[1, 2])"`` -> ``"f(...)"``."""
+    if name is None:
+        return None
+    return _ARGUMENTS.sub(lambda m: "(...)" if _LITERAL.search(m.group(1)) else m.group(0),
+                          str(name)[:120])
+
+
+class _CheckLog:
+    """Which checks a cell ran and how they ended, for the student's feedback.
+
+    Only while nbgrader autogrades (``NBGRADER_EXECUTION=autograde``). Every
+    public check runs inside ``with _log(name):``; the outermost one records
+    ``{"name", "passed", "count"}`` (consecutive passes of one name are
+    counted) or ``{"name", "passed": False, "message"}``. Names lose their
+    literal arguments (:func:`_public_name`): they are shown for passed hidden
+    checks. After each cell the record is published as one ``display_data``
+    output of type ``CHECKS_MIME``: never an ``execute_result``, so nbgrader's
+    ``determine_grade`` ignores it, and not through the display hook, so the
+    guard against displayed scores is not involved.
+    ``course.preprocessors.feedback`` renders it.
+    """
+
+    def __init__(self):
+        self.entries, self.omitted = [], 0
+        self.depth, self.name, self.shell = 0, None, None
+        ipython = _modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None else None
+        self.enabled = (os.environ.get("NBGRADER_EXECUTION") == "autograde"
+                        and hasattr(shell, "events"))
+        if self.enabled:  # at import: the integrity record includes the callback
+            self.shell = shell
+            shell.events.register("post_run_cell", self.publish)
+
+    def __call__(self, name):
+        if self.depth == 0:
+            self.name = name
+        return self
+
+    def __enter__(self):
+        self.depth += 1
+
+    def __exit__(self, kind, error, traceback):
+        self.depth -= 1
+        if self.depth == 0 and self.enabled:
+            self.record(_public_name(self.name), error)
+        return False
+
+    def record(self, name, error):
+        last = self.entries[-1] if self.entries else None
+        if error is None and last and last["passed"] and last["name"] == name:
+            last["count"] += 1
+        elif len(self.entries) >= _MAX_LOGGED:
+            self.omitted += 1
+        elif error is None:
+            self.entries.append({"name": name, "passed": True, "count": 1})
+        else:
+            message = str(error) if isinstance(error, AssertionError) else (
+                f"{type(error).__name__}: {error}")
+            self.entries.append({"name": name, "passed": False,
+                                 "message": message[:2000]})
+
+    def publish(self, result=None):
+        """Send this cell's record as a display_data output, then start afresh."""
+        entries, omitted = self.entries, self.omitted
+        self.entries, self.omitted, self.depth = [], 0, 0
+        if entries or omitted:
+            self.shell.display_pub.publish(
+                data={CHECKS_MIME: {"checks": entries, "omitted": omitted}},
+                metadata={})
+
+
+_log = _CheckLog()
+
+
 def check_shape(name, actual, shape, context=None):
     """Assert ``actual`` has exactly ``shape``."""
-    got = _as_numeric(name, actual, context).shape
-    if got != tuple(shape):
-        _fail(f"{name}{_where(context)} should have shape {tuple(shape)}, "
-              f"got shape {got}")
-    _verify()
+    with _log(name):
+        got = _as_numeric(name, actual, context).shape
+        if got != tuple(shape):
+            _fail(f"{name}{_where(context)} should have shape {tuple(shape)}, "
+                  f"got shape {got}")
+        _verify()
 
 
 def check_array(name, actual, expected, *, atol=1e-6, rtol=1e-5, context=None):
@@ -256,66 +343,70 @@ def check_array(name, actual, expected, *, atol=1e-6, rtol=1e-5, context=None):
     |expected|, elementwise. NaN never matches. The message names the first
     element that differs and how many differ.
     """
-    got = _as_numeric(name, actual, context)
-    want = _expected(expected)
-    if got.shape != want.shape:
-        _fail(
-            f"{name}{_where(context)} should have shape {want.shape}, "
-            f"got shape {got.shape}: {_fmt(got)}"
-        )
-    finite = _isfinite(got)
-    if not finite.all() and _isfinite(want).all():
-        bad = tuple(int(i) for i in _argwhere(~finite)[0])
-        _fail(
-            f"{name}{_where(context)} contains {float(got[bad])} at index {bad}; "
-            "every value should be finite (look for overflow in exp or a "
-            "division by zero)"
-        )
-    close = _abs(got - want) <= atol + rtol * _abs(want)
-    close |= got == want  # equal infinities
-    close &= ~_isnan(got)
-    if not close.all():
-        bad = tuple(int(i) for i in _argwhere(~close)[0])
-        count = int((~close).sum())
-        at = f" at index {bad}" if got.ndim else ""
-        _fail(
-            f"{name}{_where(context)} is wrong{at}: expected {float(want[bad]):.6g}, "
-            f"got {float(got[bad]):.6g} ({count} of {got.size} values differ).\n"
-            f"expected: {_fmt(want)}\ngot:      {_fmt(got)}"
-        )
-    _verify()
+    with _log(name):
+        got = _as_numeric(name, actual, context)
+        want = _expected(expected)
+        if got.shape != want.shape:
+            _fail(
+                f"{name}{_where(context)} should have shape {want.shape}, "
+                f"got shape {got.shape}: {_fmt(got)}"
+            )
+        finite = _isfinite(got)
+        if not finite.all() and _isfinite(want).all():
+            bad = tuple(int(i) for i in _argwhere(~finite)[0])
+            _fail(
+                f"{name}{_where(context)} contains {float(got[bad])} at index {bad}; "
+                "every value should be finite (look for overflow in exp or a "
+                "division by zero)"
+            )
+        close = _abs(got - want) <= atol + rtol * _abs(want)
+        close |= got == want  # equal infinities
+        close &= ~_isnan(got)
+        if not close.all():
+            bad = tuple(int(i) for i in _argwhere(~close)[0])
+            count = int((~close).sum())
+            at = f" at index {bad}" if got.ndim else ""
+            _fail(
+                f"{name}{_where(context)} is wrong{at}: expected {float(want[bad]):.6g}, "
+                f"got {float(got[bad]):.6g} ({count} of {got.size} values differ).\n"
+                f"expected: {_fmt(want)}\ngot:      {_fmt(got)}"
+            )
+        _verify()
 
 
 def check_scalar(name, actual, expected, *, atol=1e-6, rtol=1e-5, context=None):
     """Assert ``actual`` is one number close to ``expected``."""
-    got = _as_numeric(name, actual, context)
-    if got.size != 1:
-        _fail(f"{name}{_where(context)} should be a single number, "
-              f"got shape {got.shape}")
-    check_array(name, got.reshape(()), expected, atol=atol, rtol=rtol, context=context)
+    with _log(name):
+        got = _as_numeric(name, actual, context)
+        if got.size != 1:
+            _fail(f"{name}{_where(context)} should be a single number, "
+                  f"got shape {got.shape}")
+        check_array(name, got.reshape(()), expected, atol=atol, rtol=rtol, context=context)
 
 
 def check_true(condition, message):
     """Assert ``condition`` with ``message`` (a plain ``assert`` can be stripped)."""
-    lying = _integrity.lying_methods(type(condition))
-    if lying:
-        _fail(f"{message}\n(the condition is a {type(condition).__name__}, whose class "
-              f"defines {', '.join(lying)}; it cannot be trusted)")
-    if not bool(condition):
-        _fail(message)
-    _verify()
+    with _log(None):
+        lying = _integrity.lying_methods(type(condition))
+        if lying:
+            _fail(f"{message}\n(the condition is a {type(condition).__name__}, whose class "
+                  f"defines {', '.join(lying)}; it cannot be trusted)")
+        if not bool(condition):
+            _fail(message)
+        _verify()
 
 
 def check_unchanged(name, before, after):
     """Assert an input array was not modified in place by the student's function."""
-    old, new = _expected(before), _as_numeric(name, after, None)
-    same = old.shape == new.shape and ((old == new) | (_isnan(old) & _isnan(new))).all()
-    if not same:
-        _fail(
-            f"{name} changed its input array in place; work on a copy instead "
-            "(for example `w = w + ...` rather than `w += ...`)"
-        )
-    _verify()
+    with _log(name):
+        old, new = _expected(before), _as_numeric(name, after, None)
+        same = old.shape == new.shape and ((old == new) | (_isnan(old) & _isnan(new))).all()
+        if not same:
+            _fail(
+                f"{name} changed its input array in place; work on a copy instead "
+                "(for example `w = w + ...` rather than `w += ...`)"
+            )
+        _verify()
 
 
 def verify_integrity():
@@ -456,6 +547,8 @@ class _Integrity:
         self.user_ns = None
         self.setup_names = None
         self.guard = None
+        self.hooks = None       # what runs around each cell (_shell_hooks)
+        self.start_count = None  # the execution count of the set-up cell
         self.strict = False
         self.root = None
         self.cwd = None
@@ -591,7 +684,10 @@ class _Integrity:
                                  (session, ("send",)))
             if owner is not None]
         owners = [shell, getattr(shell, "kernel", None), shell.displayhook,
-                  getattr(getattr(shell, "kernel", None), "session", None)]
+                  getattr(getattr(shell, "kernel", None), "session", None),
+                  getattr(shell, "compile", None),
+                  getattr(shell, "input_transformer_manager", None),
+                  getattr(shell, "events", None)]
         for owner in owners:
             for cls in type(owner).__mro__ if owner is not None else ():
                 if cls.__module__.split(".")[0] in _IPYTHON_PACKAGES:
@@ -601,7 +697,9 @@ class _Integrity:
         if self.strict:
             _guard_displayhook(shell)
         self.guard = _CellGuard()
-        shell.ast_transformers.append(self.guard)
+        shell.ast_transformers.insert(0, self.guard)  # first: sees the cell as written
+        self.start_count = shell.execution_count
+        self.hooks = _shell_hooks(shell)
 
     # -- comparing ---------------------------------------------------------
 
@@ -637,6 +735,7 @@ class _Integrity:
         shell, found = self.shell, []
         if not any(t is self.guard for t in shell.ast_transformers):
             found.append("the cell guard was removed from IPython's ast_transformers")
+        found += _hook_changes(self.hooks, _shell_hooks(shell))
         state = (shell.custom_exceptions, shell.CustomTB, shell.InteractiveTB,
                  shell.SyntaxTB)
         if any(map(_is_not, state, self.shell_state)):
@@ -665,8 +764,7 @@ class _Integrity:
         for cls, record in self.classes:
             if cls.__module__.split(".")[0] in _IPYTHON_PACKAGES:
                 record.restore(cls)
-        if not any(t is self.guard for t in shell.ast_transformers):
-            shell.ast_transformers.append(self.guard)
+        _restore_hooks(shell, self.hooks)
 
     def namespace_problems(self, frame):
         ns, found = self.user_ns, []
@@ -814,13 +912,132 @@ def _ipython_shell():
     return shell if hasattr(shell, "ast_transformers") else None
 
 
+# What IPython runs around every cell, by the attribute that holds it: code
+# there can rewrite or skip a test cell before the cell guard sees it.
+_TRANSFORMER_LISTS = ("input_transformers_cleanup", "input_transformers_post",
+                      "ast_transformers")
+# Libraries whose own functions may add themselves to an event, and which
+# events: matplotlib's inline backend draws figures after each cell.
+_EVENT_LIBRARIES = {"post_execute": ("matplotlib", "matplotlib_inline")}
+
+
+def _shell_hooks(shell):
+    """What runs around each cell: the transformer lists and the event callbacks.
+
+    Returns ``(lists, events)``: ``lists`` holds ``(name, list object, its
+    items)`` for each of ``_TRANSFORMER_LISTS``; ``events`` is ``(the
+    EventManager, its callbacks dict, {event: its callbacks})``, leaving out
+    callbacks a plotting library registered itself (``_EVENT_LIBRARIES``).
+    """
+    lists = tuple((name, items, tuple(items)) for name, items in
+                  ((name, getattr(shell, name)) for name in _TRANSFORMER_LISTS))
+    manager = shell.events
+    callbacks = manager.callbacks
+    events = {name: tuple(cb for cb in list(functions)
+                          if not _library_callback(name, cb))
+              for name, functions in list(callbacks.items())}
+    return lists, (manager, callbacks, events)
+
+
+def _library_callback(event, callback):
+    """Whether ``callback`` is a library's own function allowed on ``event``."""
+    packages = _EVENT_LIBRARIES.get(event, ())
+    if not isinstance(callback, types.FunctionType) or _defined_by_notebook(callback):
+        return False
+    top = str(getattr(callback, "__module__", "")).split(".")[0]
+    package = _modules.get(top)
+    folder = os.path.dirname(getattr(package, "__file__", None) or "") + os.sep
+    return (top in packages and folder != os.sep
+            and callback.__code__.co_filename.startswith(folder))
+
+
+def _hook_changes(recorded, now):
+    """What was added to, removed from or reordered in what runs around each cell."""
+    (lists, events), (now_lists, now_events) = recorded, now
+    found = []
+    for (name, items, held), (_, now_items, now_held) in zip(lists, now_lists):
+        if now_items is not items or len(now_held) != len(held) or any(
+                map(_is_not, now_held, held)):
+            found.append(f"IPython's {name} were changed: code added there can "
+                         "rewrite or skip a cell before it runs")
+        first = now_held[0] if now_held else None
+        if name == "ast_transformers" and first is not held[0]:
+            found.append("the cell guard no longer runs first in IPython's "
+                         "ast_transformers")
+    if now_events[0] is not events[0] or now_events[1] is not events[1]:
+        found.append("IPython's event callbacks were replaced")
+    for event in sorted(set(events[2]) | set(now_events[2])):
+        held, now_held = events[2].get(event, ()), now_events[2].get(event, ())
+        if len(now_held) != len(held) or any(map(_is_not, now_held, held)):
+            found.append(f"a callback was added to or removed from IPython's "
+                         f"{event!r} event: it can rewrite or skip a cell")
+    return found
+
+
+def _restore_hooks(shell, recorded):
+    """Put back the recorded transformer lists and event callbacks, in place."""
+    lists, (manager, callbacks, events) = recorded
+    for name, items, held in lists:
+        items[:] = held
+        if name == "input_transformers_cleanup":
+            shell.input_transformer_manager.cleanup_transforms = items
+        else:
+            setattr(shell, name, items)
+    shell.events = manager
+    manager.callbacks = callbacks
+    for event, held in events.items():
+        kept = [cb for cb in list(callbacks.get(event, ()))
+                if _library_callback(event, cb) and cb not in held]
+        callbacks[event] = list(held) + kept
+    for event in [e for e in list(callbacks) if e not in events]:
+        del callbacks[event]
+
+
 class _CellGuard(ast.NodeTransformer):
     """Checks integrity before every notebook cell runs.
 
-    While autograding, a cell run after tampering is replaced by a failing
-    ``assert``, so that it scores nothing and shows the marker; otherwise the
-    problem is printed and the checks fail.
+    The guard is the first of IPython's ast_transformers, so it sees the
+    cell as the student wrote it. While autograding, a cell run after
+    tampering is replaced by a failing ``assert``, so that it scores nothing
+    and shows the marker; otherwise the problem is printed and the checks
+    fail. A submission that removes the guard does not escape it: while
+    autograding, the audit hook (which cannot be removed) also checks when
+    a cell is compiled and when its code runs (:meth:`audit`).
     """
+
+    busy = False
+
+    @staticmethod
+    def audit(event, args):
+        """Check again when a notebook cell is compiled (``compile``) or run (``exec``).
+
+        After tampering, what runs around the cells is put back (so the guard
+        fails the cell when IPython transforms it), and the cell's code
+        itself raises the tampering ``AssertionError`` before it runs.
+        """
+        if event == "compile":
+            source, filename = args[0], args[1]
+            if not isinstance(source, (str, bytes)):
+                return
+        else:
+            code = args[0]
+            if not isinstance(code, types.CodeType) or code.co_name != "<module>":
+                return
+            filename = code.co_filename
+        shell = _integrity.shell
+        if (_CellGuard.busy or shell is None or _integrity.module is None
+                or not isinstance(filename, str) or not _is_notebook_file(filename)
+                or shell.execution_count == _integrity.start_count):
+            return  # not a cell, or the set-up cell itself
+        _CellGuard.busy = True
+        try:
+            problems = _integrity.problems()
+            if problems:
+                _integrity.restore_shell()
+        finally:
+            _CellGuard.busy = False
+        if problems and event == "exec":
+            raise _Tampered(_tamper_text(problems))
 
     def visit(self, node):
         try:
@@ -889,6 +1106,8 @@ def _audit(event, args):
                     and _integrity.protected(path)):
                 _blocked(f"notebook code tried to read {_fsdecode(path)!r} while the "
                          "tests ran")
+    elif event == "compile" or event == "exec":
+        _CellGuard.audit(event, args)
     elif event in _PROCESS_EVENTS:
         text = repr(args)
         if any(word in text for word in _SECRET_WORDS):
@@ -933,6 +1152,7 @@ _SUSPICIOUS_ATTRIBUTES = {
     "ast_transformers": "changes how IPython runs cells",
     "input_transformers_post": "changes how IPython runs cells",
     "input_transformers_cleanup": "changes how IPython runs cells",
+    "input_transformer_manager": "changes how IPython runs cells",
     "showtraceback": "changes how errors are reported",
     "_showtraceback": "changes how errors are reported",
     "set_custom_exc": "changes how errors are reported",

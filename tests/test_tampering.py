@@ -2,9 +2,12 @@
 
 Each trick below is a wrong ps1_perceptron submission that uses one way of
 cheating: patching numpy, torch, builtins or ``course.grading``, hiding
-errors, returning objects that lie in comparisons, reading the hidden tests
-from disk, or displaying a value that nbgrader would read as a score. All of
-them and an honest submission are autograded by real nbgrader in one run.
+errors (``set_custom_exc``, IPython's ``showtraceback``), rewriting or
+skipping the test cells through IPython's input or AST transformers or its
+event callbacks, returning objects that lie in comparisons, reading the
+hidden tests from disk, displaying a value that nbgrader would read as a
+score, or editing the locked set-up cell. All of them and an honest
+submission are autograded by real nbgrader in one run.
 
 A trick is *stopped* when the parts it cheats on score nothing; while
 autograding, ``course.grading`` then fails every later cell with the
@@ -40,6 +43,7 @@ class Trick:
     loses: set = field(default_factory=set)   # further cells that score 0
     flagged: str = ""             # a text find_tampering must report ("" = none)
     before_setup: str = None      # a code cell added above the locked set-up cell
+    edits: dict = field(default_factory=dict)  # grade_id -> new code of a locked cell
 
 
 UPDATE_IGNORES_LR = '''
@@ -63,6 +67,24 @@ def find_weight_cycle(X, y, lr=1.0, max_epochs=1000):
     if max_epochs < 3:
         raise RuntimeError("no cycle yet")
     return [0, 1]                        # never looks for the cycle
+'''
+
+# An AST transformer that turns every cell calling a check_* function into
+# `pass`, so that a test cell runs no check at all.
+SKIP_TESTS = '''
+import ast
+
+
+class _SkipTests(ast.NodeTransformer):
+    def visit_Module(self, node):
+        calls = [n.func.id for n in ast.walk(node) if isinstance(n, ast.Call)
+                 and isinstance(n.func, ast.Name)]
+        if any(name.startswith("check_") for name in calls):
+            return ast.Module(body=[ast.Pass()], type_ignores=[])
+        return node
+
+
+_SKIP = _SkipTests()
 '''
 
 TRICKS = {
@@ -125,7 +147,7 @@ class _LyingBool(metaclass=_BoolMeta):
 
 builtins.bool = _LyingBool
 ''' + CYCLE_HARDCODED}, zero_from="test_find_weight_cycle",
-        flagged="builtins.bool was replaced"),
+        flagged="builtins.bool"),
 
     # AssertionError redefined, and errors of that class swallowed.
     "swallows_assertion_errors": Trick({"mp_neuron": '''
@@ -290,6 +312,111 @@ def perceptron_update(w, b, x, y, lr):
     return w + error * x, b + error      # the learning rate is ignored
 '''}, zero_from="test_perceptron_update", flagged="displayed a value"),
 
+    # Tests rewritten from inside the kernel before they run. An IPython
+    # input transformer (after IPython's own) empties every test cell...
+    "input_transformer_post": Trick({"perceptron_update": '''
+def _skip_tests(lines):
+    return ["pass\\n"] if any("check_" in line for line in lines) else lines
+
+
+get_ipython().input_transformers_post.append(_skip_tests)
+''' + UPDATE_IGNORES_LR}, zero_from="test_perceptron_update",
+        flagged="input_transformers_post were changed"),
+
+    # ...or one that runs first, among IPython's clean-up transformers.
+    "input_transformer_cleanup": Trick({"perceptron_predict": '''
+def _skip_tests(lines):
+    return ["pass\\n"] if any("check_" in line for line in lines) else lines
+
+
+get_ipython().input_transformers_cleanup.insert(0, _skip_tests)
+''' + PREDICT_STRICT}, zero_from="test_perceptron_predict",
+        flagged="input_transformers_cleanup were changed"),
+
+    # An AST transformer placed before the course's cell guard.
+    "ast_transformer_before_guard": Trick({"mp_neuron": SKIP_TESTS + '''
+get_ipython().ast_transformers.insert(0, _SKIP)
+''' + MP_NEURON_STRICT}, zero_from="test_mp_neuron",
+        flagged="the cell guard no longer runs first"),
+
+    # The cell guard removed, and the AST transformer left alone in its place:
+    # the audit hook (which cannot be removed) puts the guard back.
+    "ast_transformer_removes_guard": Trick({"find_weight_cycle": SKIP_TESTS + '''
+get_ipython().ast_transformers[:] = [_SKIP]
+''' + CYCLE_HARDCODED}, zero_from="test_find_weight_cycle",
+        flagged="the cell guard was removed"),
+
+    # A pre_run_cell hook that slips the transformer in only for test cells
+    # (and a post_run_cell hook that takes it out again).
+    "pre_run_cell_hook": Trick({"perceptron_update": SKIP_TESTS + '''
+def _before(info):
+    if "check_" in info.raw_cell:
+        get_ipython().ast_transformers.insert(0, _SKIP)
+
+
+def _after(result):
+    while _SKIP in get_ipython().ast_transformers:
+        get_ipython().ast_transformers.remove(_SKIP)
+
+
+get_ipython().events.register("pre_run_cell", _before)
+get_ipython().events.register("post_run_cell", _after)
+''' + UPDATE_IGNORES_LR}, zero_from="test_perceptron_update",
+        flagged="IPython's 'pre_run_cell' event"),
+
+    # The same from pre_execute, with no removal afterwards.
+    "pre_execute_hook": Trick({"mp_neuron": SKIP_TESTS + '''
+def _before():
+    if _SKIP not in get_ipython().ast_transformers:
+        get_ipython().ast_transformers.insert(0, _SKIP)
+
+
+get_ipython().events.register("pre_execute", _before)
+''' + MP_NEURON_STRICT}, zero_from="test_mp_neuron",
+        flagged="IPython's 'pre_execute' event"),
+
+    # A post_run_cell hook that clears the cell's outputs, error included:
+    # nbgrader scores a test cell by its outputs alone.
+    "clears_errors_after_each_cell": Trick({"perceptron_predict": '''
+from IPython.display import clear_output
+
+get_ipython().events.register("post_run_cell", lambda result: clear_output())
+''' + PREDICT_STRICT}, zero_from="test_perceptron_predict",
+        flagged="IPython's 'post_run_cell' event"),
+
+    # Failing tests print nothing: IPython's showtraceback replaced on the
+    # shell (instance attribute)...
+    "silences_showtraceback": Trick({"perceptron_update": '''
+get_ipython().showtraceback = lambda *args, **kwargs: None
+''' + UPDATE_IGNORES_LR}, zero_from="test_perceptron_update",
+        flagged="showtraceback was replaced"),
+
+    # ...or on IPython's class (class attribute).
+    "silences_showtraceback_class": Trick({"mp_neuron": '''
+from IPython.core.interactiveshell import InteractiveShell
+
+InteractiveShell.showtraceback = lambda self, *args, **kwargs: None
+''' + MP_NEURON_STRICT}, zero_from="test_mp_neuron",
+        flagged="InteractiveShell.showtraceback was replaced"),
+
+    # The locked set-up cell edited through the editor to import harmless
+    # checks: nbgrader restores it from the source, so only the wrong answer
+    # loses its points, and the autograded notebook shows nothing to flag.
+    "edits_setup_cell": Trick(
+        {"find_weight_cycle": CYCLE_HARDCODED},
+        edits={"setup": '''
+import numpy as np
+
+from course.data import logic_gate
+
+
+def check_array(*args, **kwargs):
+    pass
+
+
+check_scalar = check_true = check_unchanged = check_array
+'''}, loses={"test_find_weight_cycle"}),
+
     # Not stoppable inside the kernel: a cell above the locked set-up cell
     # installs a fake course.grading before the real one is ever imported.
     "fakes_grading_before_setup": Trick(
@@ -353,6 +480,9 @@ def graded(tmp_path_factory):
     solution = _solution_answers(course)
     for student, trick in [(HONEST, Trick({}))] + list(TRICKS.items()):
         notebook = fill_answers(release, {**solution, **trick.answers})
+        for cell in notebook.cells:
+            edit = trick.edits.get(nbgrader_metadata(cell).get("grade_id"))
+            cell.source = cell.source if edit is None else edit
         if trick.before_setup:
             setup = next(i for i, c in enumerate(notebook.cells)
                          if c.cell_type == "code")

@@ -69,3 +69,15 @@ c.CourseExecute.cell_timeouts = {
 }
 # Seconds for all cells of one notebook; the cells left then score 0.
 c.CourseExecute.notebook_timeout = 1200
+
+# Feedback shows scores, which checks passed and each failure's message, but
+# never the hidden tests: course.preprocessors.feedback.HideHiddenTests removes
+# them and reduces tracebacks to the error (nbgrader's defaults are GetGrades
+# and CSSHTMLHeaderPreprocessor; ours runs between them). The same converter
+# runs in `nbgrader generate_feedback`, the formgrader and `course grade`.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from course.preprocessors.feedback import HideHiddenTests  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

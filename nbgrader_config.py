@@ -81,3 +81,15 @@ from nbgrader.preprocessors import GetGrades  # noqa: E402
 from course.preprocessors.feedback import HideHiddenTests  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Before grading, put back the cells a student deleted (graded, answer and
+# locked cells, from the source notebook), so that a deleted test is run and
+# scored instead of being left for manual grading; then nbgrader's own steps.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "course.preprocessors.restore.RestoreDeletedCells",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

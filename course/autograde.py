@@ -49,8 +49,15 @@ keeps the nbgrader metadata of the last copy only (what nbgrader's
 DeduplicateIds intends; on its own nbgrader 0.9.6 fails such a notebook).
 The kernels run with limits the grader applies through an IPython start-up
 file (``IPYTHONDIR`` of the worker): an address-space rlimit
-(``memory_limit``) and a cap on the text each cell may print
-(``max_output``). A cell that runs past the per-cell time limit is
+(``memory_limit``), a CPU-time rlimit (twice the time a whole submission may
+take: a backstop for threads) and a cap on the text each cell may print
+(``max_output``). Each kernel runs in a bubblewrap sandbox
+(``course.isolation``): it sees only its own submission folder, Python and
+the dataset, writes only there and to its own ``/tmp``, has no network and
+cannot start processes; what the sandbox refused is named in the summary.
+Without bubblewrap ``course grade`` stops with what to install, unless it is
+told ``isolation=False`` (``--no-isolation``; the summary then warns).
+A cell that runs past the per-cell time limit is
 interrupted by nbgrader (``Execute.timeout``); a kernel that dies fails that
 submission only. A submission that cannot be graded still gets a gradebook
 row, with every grade 0 (as nbgrader does for a missing notebook), and its
@@ -78,6 +85,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from course import isolation as _isolation
+
 DEFAULT_MEMORY_LIMIT = 4 * 2**30  # bytes of address space per kernel
 DEFAULT_MAX_OUTPUT = 100_000  # characters one cell may print
 # LMS zips: one folder per student holding the released notebooks,
@@ -85,6 +94,10 @@ DEFAULT_MAX_OUTPUT = 100_000  # characters one cell may print
 DEFAULT_ZIP_REGEXP = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\.ipynb)$"
 TRUNCATION_MARK = "[course grade] output truncated"
 IGNORED_FILES = {"timestamp.txt", ".DS_Store"}
+NO_ISOLATION_WARNING = (
+    "WARNING: the kernels ran WITHOUT isolation (--no-isolation): the students' "
+    "code could read and change everything you can, the solutions and the "
+    "gradebook included")
 
 
 class GradingError(Exception):
@@ -115,6 +128,7 @@ class GradeRun:
     cells: list  # (grade_id, max_score, "code" or "markdown") in notebook order
     grades_csv: Path
     report_csv: Path
+    isolated: bool = True  # whether the kernels ran in the sandbox
 
     @property
     def graded(self):
@@ -131,10 +145,20 @@ class GradeRun:
 
 def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
                      zip_regexp=None, timeout=None, memory_limit=DEFAULT_MEMORY_LIMIT,
-                     max_output=DEFAULT_MAX_OUTPUT, progress=False):
-    """Autograde every submission of ``assignment``; returns a ``GradeRun``."""
+                     max_output=DEFAULT_MAX_OUTPUT, progress=False, isolation=True):
+    """Autograde every submission of ``assignment``; returns a ``GradeRun``.
+
+    ``isolation=False`` runs the kernels without the sandbox; with it (the
+    default) a machine without a working bubblewrap is a ``GradingError``.
+    """
     start = time.perf_counter()
     course = Path(course_dir).resolve()
+    bwrap = None
+    if isolation:
+        try:
+            bwrap = _isolation.check()
+        except _isolation.IsolationUnavailable as exc:
+            raise GradingError(str(exc)) from None
     app = _nbgrader_app(course)
     coursedir = app.coursedir
     if zip_path is not None:
@@ -151,9 +175,14 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
         "timeout": timeout if timeout is not None else _configured_timeout(app),
         "memory_limit": int(memory_limit or 0),
         "max_output": int(max_output),
+        "isolation": bool(isolation),
+        "bwrap": bwrap,
+        "readable": _isolation.readable_paths() if isolation else [],
+        "hidden": [str(course)],  # what a kernel cannot see: its attempts are named
     }
     # A whole submission may take as long as every code cell timing out once.
     limits["submission"] = 120 + limits["timeout"] * layout.code_cells
+    limits["cpu"] = 2 * limits["submission"]
 
     checks = {s: _check_submission(folder, layout) for s, folder in folders.items()}
     to_grade = [s for s, c in checks.items() if not c.fatal]
@@ -181,7 +210,7 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
     report_csv = _write_report(course, assignment, students)
     return GradeRun(assignment, course, num_workers if to_grade else 0,
                     time.perf_counter() - start, students, layout.cells,
-                    grades_csv, report_csv)
+                    grades_csv, report_csv, isolated=bool(isolation))
 
 
 # --------------------------------------------------------------------------
@@ -445,6 +474,8 @@ import resource as _resource
 
 if {memory_limit}:
     _resource.setrlimit(_resource.RLIMIT_AS, ({memory_limit}, {memory_limit}))
+if {cpu_limit}:  # SIGXCPU ends the kernel at the soft limit
+    _resource.setrlimit(_resource.RLIMIT_CPU, ({cpu_limit}, {cpu_limit} + 5))
 
 
 def _cap_cell_output(max_chars, mark):
@@ -489,7 +520,8 @@ def _write_kernel_limits(ipython_dir, limits):
     startup = ipython_dir / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
     (startup / "00-course-grade-limits.py").write_text(_KERNEL_LIMITS.format(
-        memory_limit=limits["memory_limit"], max_output=limits["max_output"],
+        memory_limit=limits["memory_limit"], cpu_limit=limits.get("cpu", 0),
+        max_output=limits["max_output"],
         mark=TRUNCATION_MARK))
 
 
@@ -689,6 +721,14 @@ def _worker_main(conn, root, argv, limits):
             "KernelManager": {"transport": "ipc",
                               "ip": os.path.join(root, "ipc", "kernel")},
         }))
+        if limits["isolation"]:
+            _isolation.use_in_nbgrader()
+            app.update_config(Config({"IsolatedKernelManager": {
+                "readable": limits["readable"],
+                "writable": [os.path.join(root, "ipc")],
+                "scratch": os.path.join(root, "kernel-tmp"),
+                "bwrap": limits["bwrap"],
+            }}))
         app.coursedir.assignment_id = argv[0]
     except BaseException:
         conn.send(("error", traceback.format_exc()))
@@ -732,7 +772,7 @@ def _grade_one(app, root, student, folder, limits):
         autograded = Path(coursedir.format_path(coursedir.autograded_directory,
                                                 student, assignment))
         if result["success"]:
-            outcome["notes"] = _trim_and_read_outputs(autograded, limits["max_output"])
+            outcome["notes"] = _trim_and_read_outputs(autograded, limits)
             feedback = GenerateFeedback(coursedir=coursedir, parent=app)
             feedback.force = True
             fb = capture_log(feedback)
@@ -774,10 +814,13 @@ def _keep_last_of_duplicates(path):
         nbformat.write(nb, path)
 
 
-def _trim_and_read_outputs(folder, limit):
+def _trim_and_read_outputs(folder, limits):
     """Cut any output still too long (display data); say what happened in each cell."""
     import nbformat
 
+    limit = limits["max_output"]
+    sandbox = ((limits["hidden"], limits["readable"]) if limits["isolation"]
+               else None)
     notes = []
     for path in sorted(folder.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -787,7 +830,7 @@ def _trim_and_read_outputs(folder, limit):
                 continue
             where = _where(cell, index)
             for out in cell.get("outputs", []):
-                notes += _output_notes(out, where)
+                notes += _output_notes(out, where, sandbox)
                 changed |= _trim_output(out, 4 * limit)
         if changed:
             path.chmod(0o644)
@@ -801,7 +844,12 @@ def _where(cell, index):
     return f"cell '{grade_id}'" if grade_id else f"cell {index + 1}"
 
 
-def _output_notes(out, where):
+def _output_notes(out, where, sandbox=None):
+    """Notes on one output; ``sandbox``: (hidden, readable) paths when isolated."""
+    if sandbox is not None:
+        refused = _isolation.refusal(out, *sandbox)
+        if refused:
+            return [("sandbox", where, refused)]
     if out.get("output_type") == "error":
         ename, evalue = out.get("ename", ""), str(out.get("evalue", ""))
         if ename == "CellTimeoutError":
@@ -957,6 +1005,8 @@ def _note_text(note, limits):
     kind, where = note[0], note[1]
     if kind == "feedback":
         return f"no feedback could be written ({where})"
+    if kind == "sandbox":
+        return f"{where} {note[2]}: the sandbox refused"
     if kind == "timeout":
         return (f"{where} ran past the {limits['timeout']} s time limit and was "
                 "stopped (an endless loop?); the cells after it still ran")
@@ -1059,6 +1109,8 @@ def summary_text(run):
         f"with {run.workers} worker{'s' if run.workers != 1 else ''}",
         f"  graded: {len(run.graded)}   failed: {len(run.failed)}",
     ]
+    if not run.isolated:
+        lines.insert(0, NO_ISOLATION_WARNING)
     if run.failed:
         lines.append("failed (a gradebook row with 0 points each):")
         lines += [f"  {s.student}: {'; '.join(s.problems)}" for s in run.failed]

@@ -8,10 +8,13 @@ all four files are present and original.
 
     course grade ASSIGNMENT [--workers N] [--zip FILE] [--course-dir DIR]
                  [--timeout S] [--memory-limit GIB] [--max-output CHARS]
+                 [--no-isolation]
 
 autogrades every submission of an assignment in parallel (see
 ``course.autograde``), writes feedback and ``grades.csv``, and prints a
-summary naming every problem per student. Exit status 0 means every
+summary naming every problem per student. The students' code runs in a
+bubblewrap sandbox (``course.isolation``); without bubblewrap it refuses to
+grade unless told ``--no-isolation``. Exit status 0 means every
 submission has its gradebook row (failed ones with 0 points and a reason).
 
     course compare [--quick] [--depths L ...] [--out-dir DIR] [...]
@@ -60,7 +63,7 @@ def _cmd_grade(args):
             args.assignment, course_dir=args.course_dir, workers=args.workers,
             zip_path=args.zip, zip_regexp=args.zip_regexp, timeout=args.timeout,
             memory_limit=int(args.memory_limit * 2**30), max_output=args.max_output,
-            progress=not args.no_progress,
+            progress=not args.no_progress, isolation=not args.no_isolation,
         )
     except autograde.GradingError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -98,6 +101,10 @@ def _add_grade_parser(commands):
                        default=autograde.DEFAULT_MAX_OUTPUT,
                        help="characters of output kept per cell (default: %(default)d)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--no-isolation", action="store_true",
+                       help="run the students' code without the bubblewrap sandbox "
+                            "(it can then read the solutions and the gradebook); "
+                            "only where bubblewrap cannot be installed")
     grade.set_defaults(func=_cmd_grade)
 
 

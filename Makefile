@@ -4,7 +4,9 @@
 #   make test       run the whole test suite (as CI does)
 #   make test-fast  only the fast tests (no notebooks, no nbgrader runs)
 #   make release    regenerate assignments/ from solutions/ with nbgrader
-#   make grade A=ps1_perceptron   autograde submitted/, write feedback, export CSV
+#   make grade A=ps1_perceptron   `course grade`: autograde submitted/ in a sandbox,
+#                                 write feedback, export CSV (GRADE_FLAGS=--no-isolation
+#                                 where bubblewrap cannot run)
 #   make data       download (or verify) MNIST and say where it is
 #   make compare    the full MNIST comparison (about 12 min on 2 cores)
 
@@ -16,6 +18,11 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 A      ?=
+GRADE_FLAGS ?=
+# Test processes (pytest-xdist): tests that share a graded class stay in one
+# (see tests/conftest.py). `make TEST_WORKERS=0 test` runs them in this process.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 # nbgrader runs helper programs (alembic) that it expects on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -34,10 +41,10 @@ lab: $(STAMP)
 	jupyter lab
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 release: $(STAMP)
 	@for dir in solutions/*/; do \
@@ -48,9 +55,7 @@ release: $(STAMP)
 
 grade: $(STAMP)
 	@test -n "$(A)" || { echo "usage: make grade A=<assignment>, e.g. A=ps1_perceptron"; exit 2; }
-	nbgrader autograde "$(A)"
-	nbgrader generate_feedback "$(A)"
-	nbgrader export
+	course grade "$(A)" $(GRADE_FLAGS)
 
 data: $(STAMP)
 	course data mnist

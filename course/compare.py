@@ -48,6 +48,7 @@ everywhere in ``course.nn``.
 
 import argparse
 import csv
+import io
 import math
 import sys
 import time
@@ -623,15 +624,13 @@ class Comparison:
     def table(self, fmt="text"):
         """The table as ``"text"`` (aligned columns), ``"markdown"`` or ``"csv"``."""
         if fmt == "csv":
-            lines = [",".join(COLUMNS)]
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(COLUMNS)
             for row in self.rows():
-                cells = []
-                for name in COLUMNS:
-                    value = row[name]
-                    is_float = isinstance(value, float)
-                    cells.append(f"{value:.6g}" if is_float else str(value))
-                lines.append(",".join(f'"{c}"' if "," in c else c for c in cells))
-            return "\n".join(lines) + "\n"
+                writer.writerow(f"{row[n]:.6g}" if isinstance(row[n], float)
+                                else str(row[n]) for n in COLUMNS)
+            return out.getvalue()
         cells = [[_format_value(n, row[n]) for n in COLUMNS] for row in self.rows()]
         if fmt == "markdown":
             right = {"hidden_layers", "parameters", "epochs", "train_seconds",

@@ -65,6 +65,31 @@ def fill_answers(notebook, answers):
     return filled
 
 
+def solution_answers(source_path):
+    """grade_id -> the reference answer of each answer cell of a source notebook.
+
+    The ``### BEGIN SOLUTION`` / ``### END SOLUTION`` marker lines are dropped,
+    so the answer is what a student who got it right would have written.
+    """
+    source = nbformat.read(source_path, as_version=4)
+    return {
+        nbgrader_metadata(c)["grade_id"]: "\n".join(
+            line for line in c.source.split("\n")
+            if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+        for c in source.cells if nbgrader_metadata(c).get("solution")
+    }
+
+
+def graded_code_cells(path):
+    """grade_id -> points of the auto-graded (code) cells of a notebook, in order."""
+    nb = nbformat.read(path, as_version=4)
+    return {
+        nbgrader_metadata(c)["grade_id"]: nbgrader_metadata(c)["points"]
+        for c in nb.cells
+        if nbgrader_metadata(c).get("grade") and c.cell_type == "code"
+    }
+
+
 def execute(notebook, cwd, timeout=120):
     """Execute a notebook in place with the python3 kernel; returns seconds taken."""
     start = time.perf_counter()

@@ -20,7 +20,6 @@ import io
 import shutil
 import sqlite3
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest

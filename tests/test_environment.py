@@ -5,7 +5,6 @@ import subprocess
 import sys
 import tomllib
 
-import pytest
 
 from tests.notebook_tools import REPO
 

@@ -37,7 +37,6 @@ import datetime as dt
 import os
 import subprocess
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -49,7 +48,9 @@ from nbgrader.exchange.default import (
 )
 from traitlets.config import Config
 
-from tests.notebook_tools import BIN, copy_course, fill_answers, nbgrader_metadata
+from tests.notebook_tools import (
+    BIN, REPO, copy_course, fill_answers, graded_code_cells, solution_answers,
+)
 from tests.submissions.ps1_perceptron import CASES
 
 pytestmark = pytest.mark.slow
@@ -72,11 +73,7 @@ def _lost(case):
 
 
 def _auto_points():
-    source = nbformat.read(Path(__file__).resolve().parents[1] / "solutions" / NAME /
-                           f"{NAME}.ipynb", as_version=4)
-    return {nbgrader_metadata(c)["grade_id"]: nbgrader_metadata(c)["points"]
-            for c in source.cells
-            if nbgrader_metadata(c).get("grade") and c.cell_type == "code"}
+    return graded_code_cells(REPO / "solutions" / NAME / f"{NAME}.ipynb")
 
 
 def _run(args, cwd, env):
@@ -131,13 +128,6 @@ class Student:
         nbformat.write(fill_answers(nb, mine), path)
 
 
-def _solution_answers(course):
-    source = nbformat.read(course / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
-    return {nbgrader_metadata(c)["grade_id"]: "\n".join(
-                line for line in c.source.split("\n") if "SOLUTION" not in line)
-            for c in source.cells if nbgrader_metadata(c).get("solution")}
-
-
 @pytest.fixture(scope="module")
 def term(tmp_path_factory):
     root = tmp_path_factory.mktemp("exchange_workflow")
@@ -147,7 +137,7 @@ def term(tmp_path_factory):
     instructor = Instructor(course, exchange)
     students = {s: Student(s, root / "homes", exchange)
                 for s in ("alice", "bob", "carol")}
-    solution = _solution_answers(course)
+    solution = solution_answers(course / "solutions" / NAME / f"{NAME}.ipynb")
 
     instructor("generate_assignment", NAME, "--force")
     instructor("release_assignment", NAME, "--force")

@@ -1,13 +1,15 @@
 """Autograding scores the checks: warnings are free, a runaway cell costs only itself.
 
-Real ``nbgrader autograde`` grades, in one course copy:
+Real ``nbgrader autograde`` grades:
 
-- for every assignment, a correct submission whose every answer function
-  first emits a warning (``warnings.warn``, a real numpy overflow, a torch
-  ``UserWarning``; in ps5 scikit-learn's real ``ConvergenceWarning``): full
-  marks, and the warning text is still in the autograded notebook;
-- a wrong answer that also warns: the cells it gets wrong still score 0;
-- a ps1 answer cell that loops forever and swallows ``KeyboardInterrupt``:
+- in every assignment's class (``tests/pipeline.py``, with the honest
+  solution), a correct submission whose every answer function first emits a
+  warning (``warnings.warn``, a real numpy overflow, a torch ``UserWarning``;
+  in ps5 scikit-learn's real ``ConvergenceWarning``): full marks, and the
+  warning text is still in the autograded notebook;
+- in ps1's class, a wrong answer that also warns: the cells it gets wrong
+  still score 0;
+- in a course copy of its own, a ps1 answer cell that loops forever and swallows ``KeyboardInterrupt``:
   only its own test loses points, the notebook is graded in bounded time and
   its output names the cell;
 - a notebook whose time budget runs out: the cells after score 0, the ones
@@ -17,9 +19,7 @@ Real ``nbgrader autograde`` grades, in one course copy:
 these pass; nbgrader 0.9.6 alone fails the first three.
 """
 
-import ast
 import time
-from dataclasses import dataclass
 
 import nbformat
 import pytest
@@ -27,11 +27,11 @@ from nbgrader.api import Gradebook
 from traitlets.config import Config
 
 from course.preprocessors.execute import CourseExecute, cell_timeout
-from course.preprocessors.stderr import WARNING_LABEL
-from tests.faults import solution_answers
-from tests.notebook_tools import (REPO, copy_course, fill_answers, nbgrader,
-                                  nbgrader_metadata)
-from tests.submissions.ps1_perceptron import CASES as PS1_CASES
+from tests.notebook_tools import (REPO, assignment_names, copy_course, fill_answers,
+                                  graded_code_cells, nbgrader, nbgrader_metadata,
+                                  solution_answers)
+from tests.pipeline import SOLUTION, WARNS, WRONG_AND_WARNS, WRONG_CASE_THAT_WARNS, cases
+from tests.submissions.warning_answers import expected_warnings, with_warnings
 
 PS1 = "ps1_perceptron"
 RUNAWAY_CELL = "mp_neuron"      # nothing else uses mp_neuron
@@ -46,204 +46,55 @@ RUNAWAY = '''while True:
     except KeyboardInterrupt:
         print("no, I keep running")
 '''
-
-# What each assignment's warning submission puts first in every function.
-WARNINGS = {
-    "ps1_perceptron": ("import warnings",
-                       'warnings.warn("{name} warns but is right", RuntimeWarning)',
-                       "{name} warns but is right"),
-    "ps2_forward_pass": ("", "np.exp(np.float64(1000.0))",
-                         "overflow encountered in exp"),
-    "ps3_backprop": ("import torch",
-                     "torch.tensor(torch.ones(1))",
-                     "To copy construct from a tensor"),
-    "ps4_convolution": ("import warnings",
-                        'warnings.warn("{name} warns but is right", UserWarning)',
-                        "{name} warns but is right"),
-    "ps5_mnist": ("import warnings",
-                  'warnings.warn("{name} warns but is right", ConvergenceWarning)',
-                  "{name} warns but is right"),
-}
-ASSIGNMENTS = list(WARNINGS)
+ASSIGNMENTS = assignment_names()
 
 
-# ---------------------------------------------------------------------------
-# submissions
-
-
-def with_warnings(source, imports, statement):
-    """``source`` with ``statement`` as the first statement of every function.
-
-    A docstring stays first; ``{name}`` in ``statement`` is the function's name.
-    """
-    tree = ast.parse(source)
-    lines = source.split("\n")
-    inserts = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            docstring = (isinstance(body[0], ast.Expr)
-                         and isinstance(body[0].value, ast.Constant)
-                         and isinstance(body[0].value.value, str))
-            if docstring and len(body) == 1:
-                at, indent = body[0].end_lineno, body[0].col_offset
-            else:
-                first = body[1] if docstring else body[0]
-                at, indent = first.lineno - 1, first.col_offset
-            inserts.append((at, " " * indent + statement.format(name=node.name)))
-    for at, line in sorted(inserts, reverse=True):
-        lines.insert(at, line)
-    changed = "\n".join(([imports] if imports else []) + lines)
-    compile(changed, "<answer>", "exec")
-    return changed, len(inserts)
-
-
-def ps5_with_convergence_warning(answers):
-    """ps5's answers with scikit-learn's ConvergenceWarning no longer silenced."""
-    source = answers["train_sklearn"]
-    assert "simplefilter(\"ignore\", ConvergenceWarning)" in source, source
-    lines = []
-    for line in source.split("\n"):
-        if "catch_warnings()" in line:
-            line = line.replace("with warnings.catch_warnings():", "if True:")
-        elif "simplefilter(\"ignore\", ConvergenceWarning)" in line:
-            continue
-        lines.append(line)
-    return {**answers, "train_sklearn": "\n".join(lines)}
-
-
-def warning_answers(name, answers):
-    """Every answer function of ``name`` emits a warning first, else unchanged.
-
-    ps5 also lets scikit-learn's own ConvergenceWarning through.
-    """
-    if name == "ps5_mnist":
-        answers = ps5_with_convergence_warning(answers)
-    imports, statement, _ = WARNINGS[name]
-    changed, functions = {}, 0
-    for grade_id, source in answers.items():
-        try:
-            changed[grade_id], count = with_warnings(source, imports, statement)
-        except SyntaxError:  # a written answer (markdown)
-            changed[grade_id], count = source, 0
-        functions += count
-    assert functions, f"no answer functions found in {name}"
-    return changed
-
-
-def expected_warnings(name, answers):
-    """Texts that must still be in the autograded notebook."""
-    extra = ["Maximum iterations (10) reached"] if name == "ps5_mnist" else []
-    _, _, text = WARNINGS[name]
-    names = {node.name for source in answers.values() if _is_python(source)
-             for node in ast.walk(ast.parse(source))
-             if isinstance(node, ast.FunctionDef)}
-    if "{name}" in text:
-        return [text.format(name=n) for n in sorted(names)] + [WARNING_LABEL] + extra
-    return [text, WARNING_LABEL] + extra
-
-
-def _is_python(source):
-    try:
-        ast.parse(source)
-    except SyntaxError:
-        return False
-    return True
-
-
-def _paths(course, name):
-    return (course / "assignments" / name / f"{name}.ipynb",
-            course / "solutions" / name / f"{name}.ipynb")
-
-
-def _submit(course, name, student, answers):
-    release, _ = _paths(course, name)
+def _submit(course, student, answers):
+    release = course / "assignments" / PS1 / f"{PS1}.ipynb"
     notebook = fill_answers(nbformat.read(release, as_version=4), answers)
-    folder = course / "submitted" / student / name
+    folder = course / "submitted" / student / PS1
     folder.mkdir(parents=True)
-    nbformat.write(notebook, folder / f"{name}.ipynb")
-
-
-# ---------------------------------------------------------------------------
-# one course, graded once
-
-
-@dataclass
-class Graded:
-    course: object
-    scores: dict       # (assignment, student) -> {grade_id: score}
-    max_scores: dict   # assignment -> {grade_id: points}
-    seconds: dict      # student -> seconds its own nbgrader run took
-    answers: dict      # assignment -> the solution's answers
-
-    def notebook(self, name, student):
-        path = self.course / "autograded" / student / name / f"{name}.ipynb"
-        return nbformat.read(path, as_version=4)
-
-
-def _scores(course, name, students):
-    scores, max_scores = {}, {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for student in students:
-            notebook = gb.find_submission_notebook(name, name, student)
-            code = [g for g in notebook.grades if g.cell.cell_type == "code"]
-            scores[(name, student)] = {g.name: g.score for g in code}
-            max_scores[name] = {g.name: g.max_score for g in code}
-    return scores, max_scores
+    nbformat.write(notebook, folder / f"{PS1}.ipynb")
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Every submission of this module, autograded in one course copy.
-
-    One ``nbgrader autograde`` per assignment for the warning fixtures (ps1
-    with an honest and a wrong one too), then one for the budget fixture and
-    one for the runaway fixture, each timed.
-    """
+def limits(tmp_path_factory):
+    """ps1 autograded twice, each run timed: a notebook whose time budget runs
+    out in the middle of perceptron_update, then a runaway cell graded with a
+    short limit per cell. Returns (course, seconds per student, scores)."""
     course = copy_course(tmp_path_factory.mktemp("execution") / "course")
-    result = Graded(course, {}, {}, {}, {})
-    for name in ASSIGNMENTS:
-        nbgrader("generate_assignment", name, "--force", cwd=course)
-        answers = solution_answers(_paths(course, name)[1])
-        result.answers[name] = answers
-        students = {"warns": warning_answers(name, answers)}
-        if name == PS1:
-            wrong = PS1_CASES["sign_at_zero"].answers
-            students["honest"] = answers
-            students["wrong_and_warns"] = warning_answers(name, {**answers, **wrong})
-        for student, filled in students.items():
-            _submit(course, name, student, filled)
-        nbgrader("autograde", name, cwd=course)
-        scores, max_scores = _scores(course, name, students)
-        result.scores.update(scores)
-        result.max_scores.update(max_scores)
+    nbgrader("generate_assignment", PS1, "--force", cwd=course)
+    answers = solution_answers(course / "solutions" / PS1 / f"{PS1}.ipynb")
+    seconds = {}
 
-    # The notebook's time budget runs out in the middle of perceptron_update.
-    sleeps = {SLEEPS_IN: "import time\ntime.sleep(10_000)\n"
-                         + answers_ps1(result)[SLEEPS_IN]}
-    _submit(course, PS1, "budget", {**answers_ps1(result), **sleeps})
+    sleeps = {SLEEPS_IN: "import time\ntime.sleep(10_000)\n" + answers[SLEEPS_IN]}
+    _submit(course, "budget", {**answers, **sleeps})
     started = time.perf_counter()
     nbgrader("autograde", PS1, "--student=budget",
              f"--CourseExecute.notebook_timeout={BUDGET}", cwd=course)
-    result.seconds["budget"] = time.perf_counter() - started
+    seconds["budget"] = time.perf_counter() - started
 
-    # A runaway cell, graded with a short limit per ps1 cell.
     with open(course / "nbgrader_config.py", "a") as f:
         f.write(f"\nc.CourseExecute.cell_timeouts = {{**c.CourseExecute.cell_timeouts, "
                 f"{PS1!r}: {RUNAWAY_TIMEOUT}}}\n")
-    runaway = {RUNAWAY_CELL: RUNAWAY + answers_ps1(result)[RUNAWAY_CELL]}
-    _submit(course, PS1, "runaway", {**answers_ps1(result), **runaway})
+    runaway = {RUNAWAY_CELL: RUNAWAY + answers[RUNAWAY_CELL]}
+    _submit(course, "runaway", {**answers, **runaway})
     started = time.perf_counter()
     nbgrader("autograde", PS1, "--student=runaway", cwd=course)
-    result.seconds["runaway"] = time.perf_counter() - started
+    seconds["runaway"] = time.perf_counter() - started
 
-    scores, _ = _scores(course, PS1, ["budget", "runaway"])
-    result.scores.update(scores)
-    return result
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in ["budget", "runaway"]:
+            notebook = gb.find_submission_notebook(PS1, PS1, student)
+            scores[student] = {g.name: g.score for g in notebook.grades
+                               if g.cell.cell_type == "code"}
+    return course, seconds, scores
 
 
-def answers_ps1(result):
-    return result.answers[PS1]
+def _notebook(course, student):
+    path = course / "autograded" / student / PS1 / f"{PS1}.ipynb"
+    return nbformat.read(path, as_version=4)
 
 
 def _text(output):
@@ -267,20 +118,19 @@ def _cell(notebook, grade_id):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_correct_answers_that_warn_get_full_marks(graded, name):
-    assert graded.scores[(name, "warns")] == graded.max_scores[name]
+def test_correct_answers_that_warn_get_full_marks(graded_class):
+    assert graded_class.auto_scores(WARNS) == graded_class.auto_cells
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_warning_text_stays_in_the_autograded_notebook(graded, name):
-    notebook = graded.notebook(name, "warns")
-    text = _all_output_text(notebook)
-    for expected in expected_warnings(name, graded.answers[name]):
+def test_warning_text_stays_in_the_autograded_notebook(graded_class):
+    name = graded_class.name
+    notebooks = graded_class.autograded(WARNS)
+    text = "\n".join(_all_output_text(nb) for nb in notebooks)
+    for expected in expected_warnings(name, graded_class.answers[WARNS]):
         assert expected in text, f"{expected!r} missing from the autograded {name}"
-    graded_stderr = [nbgrader_metadata(c)["grade_id"] for c in notebook.cells
-                     if nbgrader_metadata(c).get("grade")
+    graded_stderr = [nbgrader_metadata(c)["grade_id"] for nb in notebooks
+                     for c in nb.cells if nbgrader_metadata(c).get("grade")
                      for out in c.get("outputs", [])
                      if out.get("output_type") == "stream"
                      and out.get("name") == "stderr"]
@@ -288,17 +138,15 @@ def test_warning_text_stays_in_the_autograded_notebook(graded, name):
 
 
 @pytest.mark.slow
-def test_honest_submission_keeps_full_marks(graded):
-    assert graded.scores[(PS1, "honest")] == graded.max_scores[PS1]
-
-
-@pytest.mark.slow
-def test_wrong_answer_that_warns_still_scores_zero_where_wrong(graded):
-    loses = PS1_CASES["sign_at_zero"].loses
+@pytest.mark.parametrize("graded_class", list(WRONG_CASE_THAT_WARNS), indirect=True)
+def test_wrong_answer_that_warns_still_scores_zero_where_wrong(graded_class):
+    """Graded in the same run as the honest solution, which keeps full marks."""
+    loses = cases(graded_class.name)[WRONG_CASE_THAT_WARNS[graded_class.name]].loses
     assert loses
     expected = {gid: 0 if gid in loses else points
-                for gid, points in graded.max_scores[PS1].items()}
-    assert graded.scores[(PS1, "wrong_and_warns")] == expected
+                for gid, points in graded_class.auto_cells.items()}
+    assert graded_class.auto_scores(WRONG_AND_WARNS) == expected
+    assert graded_class.auto_scores(SOLUTION) == graded_class.auto_cells
 
 
 def test_warning_is_inserted_after_the_docstring_of_every_function():
@@ -315,17 +163,20 @@ def test_warning_is_inserted_after_the_docstring_of_every_function():
 # ---------------------------------------------------------------------------
 # runaway cells and the notebook's budget
 
+PS1_CELLS = graded_code_cells(REPO / "solutions" / PS1 / f"{PS1}.ipynb")
+
 
 @pytest.mark.slow
-def test_runaway_cell_costs_only_its_own_test(graded):
+def test_runaway_cell_costs_only_its_own_test(limits):
+    _, _, scores = limits
     expected = {gid: 0 if gid == f"test_{RUNAWAY_CELL}" else points
-                for gid, points in graded.max_scores[PS1].items()}
-    assert graded.scores[(PS1, "runaway")] == expected
+                for gid, points in PS1_CELLS.items()}
+    assert scores["runaway"] == expected
 
 
 @pytest.mark.slow
-def test_runaway_cell_output_names_the_cell_and_the_limit(graded):
-    cell = _cell(graded.notebook(PS1, "runaway"), RUNAWAY_CELL)
+def test_runaway_cell_output_names_the_cell_and_the_limit(limits):
+    cell = _cell(_notebook(limits[0], "runaway"), RUNAWAY_CELL)
     errors = [out for out in cell.outputs if out.output_type == "error"]
     assert [e.ename for e in errors] == ["CellTimeoutError"]
     assert errors[0].evalue == (f"cell `{RUNAWAY_CELL}` ran longer than "
@@ -334,19 +185,20 @@ def test_runaway_cell_output_names_the_cell_and_the_limit(graded):
 
 
 @pytest.mark.slow
-def test_runaway_notebook_is_graded_in_bounded_time(graded):
+def test_runaway_notebook_is_graded_in_bounded_time(limits):
     # One limit, the grace period, a restart, the replay and nbgrader's start.
-    assert graded.seconds["runaway"] < 3 * RUNAWAY_TIMEOUT + 60
+    assert limits[1]["runaway"] < 3 * RUNAWAY_TIMEOUT + 60
 
 
 @pytest.mark.slow
-def test_budget_stops_the_notebook_and_earlier_cells_keep_their_points(graded):
-    order = list(graded.max_scores[PS1])
+def test_budget_stops_the_notebook_and_earlier_cells_keep_their_points(limits):
+    course, seconds, scores = limits
+    order = list(PS1_CELLS)
     cut = order.index(f"test_{SLEEPS_IN}")
     expected = {gid: 0 if i >= cut else points
-                for i, (gid, points) in enumerate(graded.max_scores[PS1].items())}
-    assert graded.scores[(PS1, "budget")] == expected
-    notebook = graded.notebook(PS1, "budget")
+                for i, (gid, points) in enumerate(PS1_CELLS.items())}
+    assert scores["budget"] == expected
+    notebook = _notebook(course, "budget")
     stopped = [o for o in _cell(notebook, SLEEPS_IN).outputs
                if o.output_type == "error"]
     assert stopped[-1].ename == "CellTimeoutError"
@@ -356,7 +208,7 @@ def test_budget_stops_the_notebook_and_earlier_cells_keep_their_points(graded):
         assert error.ename == "NotebookTimeoutError"
         assert error.evalue == (f"cell `{gid}` was not run: the notebook used up its "
                                 f"time budget of {BUDGET} s")
-    assert graded.seconds["budget"] < BUDGET + 60
+    assert seconds["budget"] < BUDGET + 60
 
 
 # ---------------------------------------------------------------------------

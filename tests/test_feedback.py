@@ -1,35 +1,30 @@
 """Feedback tells a student what failed, never what the hidden tests are.
 
-For every assignment, one wrong submission (the fixtures of
-``tests/submissions/``, several mistakes at once) is autograded and given
-feedback by real nbgrader, configured by the course's ``nbgrader_config.py``.
-Its HTML must show the points and the failure messages, and must not contain
-a line of hidden test code or a line of the reference solution that the
-student did not write. Smaller tests cover the preprocessor on a hand-made
-notebook and the check log that ``course.grading`` writes while autograding.
+For every assignment, the class of ``tests/pipeline.py`` (wrong submissions
+fitted to the visible tests, a blank one, correct ones that warn or loop) is
+autograded and given feedback by real nbgrader, configured by the course's
+``nbgrader_config.py``. Each student's HTML must show the points and the
+failure messages, and must not contain a line of hidden test code or a line
+of the reference solution that the student did not write. Smaller tests
+cover the preprocessor on a hand-made notebook and the check log that
+``course.grading`` writes while autograding.
 """
 
 import html
-import importlib
 import re
 from dataclasses import dataclass
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from nbgrader.api import Gradebook
 from nbgrader.utils import determine_grade
 
 from course.grading import CHECKS_MIME, find_tampering
 from course.preprocessors.feedback import (
     MIN_HIDDEN_LINE, PLACEHOLDER, REDACTED, HideHiddenTests,
 )
-from tests.notebook_tools import (
-    assignment_names, copy_course, fill_answers, make_cell, nbgrader,
-    nbgrader_metadata,
-)
-
-STUDENT = "wrong_student"
+from tests.notebook_tools import make_cell, nbgrader_metadata
+from tests.pipeline import cases
 
 
 def _region(source, begin, end):
@@ -45,16 +40,6 @@ def _region(source, begin, end):
     return found
 
 
-def _wrong_answers(name):
-    """Every fixture case of ``name`` whose answer cells no earlier case replaced."""
-    cases = importlib.import_module(f"tests.submissions.{name}").CASES
-    answers = {}
-    for case in cases.values():
-        if not set(case.answers) & set(answers):
-            answers.update(case.answers)
-    return answers
-
-
 def _text(page):
     """What a reader of the HTML sees: tags removed, entities decoded."""
     page = re.sub(r"<(script|style)\b.*?</\1>", "", page, flags=re.S | re.I)
@@ -63,61 +48,49 @@ def _text(page):
 
 @dataclass
 class Feedback:
-    name: str
-    html: str             # the feedback file as written
-    text: str             # what it shows
+    student: str
+    html: str             # the feedback files as written
+    text: str             # what they show
     source: list          # solution notebooks (nbgrader source)
     shown: set            # stripped lines the student has anyway (release + submission)
     autograded: list      # autograded notebooks
     scores: dict          # grade_id -> (score, max_score)
 
 
-@pytest.fixture(scope="module", params=assignment_names())
-def feedback(request, tmp_path_factory):
-    """Autograde one wrong submission of an assignment and generate its feedback."""
-    name = request.param
-    course = copy_course(tmp_path_factory.mktemp(name) / "course")
-    nbgrader("generate_assignment", name, "--force", cwd=course)
-    answers = _wrong_answers(name)
-    folder = course / "submitted" / STUDENT / name
-    folder.mkdir(parents=True)
-    sources, shown = [], set()
-    for path in sorted((course / "assignments" / name).glob("*.ipynb")):
-        source = nbformat.read(course / "solutions" / name / path.name, as_version=4)
-        release = nbformat.read(path, as_version=4)
-        solution = {nbgrader_metadata(c)["grade_id"]: "\n".join(
-            line for line in c.source.split("\n") if "### BEGIN SOLUTION" not in line
-            and "### END SOLUTION" not in line)
-            for c in source.cells if nbgrader_metadata(c).get("solution")}
-        mine = {k: v for k, v in answers.items() if k in solution}
-        submission = fill_answers(fill_answers(release, solution), mine)
-        nbformat.write(submission, folder / path.name)
-        sources.append(source)
-        for cell in release.cells + submission.cells:
-            shown |= {line.strip() for line in cell.source.split("\n")}
-    nbgrader("autograde", name, cwd=course)
-    nbgrader("generate_feedback", name, cwd=course)
-
-    pages = sorted((course / "feedback" / STUDENT / name).glob("*.html"))
-    assert len(pages) == len(sources), f"feedback files: {pages}"
-    page = "\n".join(p.read_text(encoding="utf-8") for p in pages)
-    autograded = [nbformat.read(p, as_version=4) for p in
-                  sorted((course / "autograded" / STUDENT / name).glob("*.ipynb"))]
-    scores = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for path in pages:
-            sub = gb.find_submission_notebook(path.stem, name, STUDENT)
-            scores.update({g.name: (g.score, g.max_score) for g in sub.grades})
-    return Feedback(name, page, _text(page), sources, shown, autograded, scores)
+def _feedback(run):
+    """student -> Feedback, for every student who filled in the release."""
+    sources = [nbformat.read(run.course / "solutions" / run.name / n, as_version=4)
+               for n in run.notebook_names]
+    releases = [nbformat.read(run.course / "assignments" / run.name / n, as_version=4)
+                for n in run.notebook_names]
+    found = {}
+    for student in ["blank_release", *run.answers]:
+        pages = run.feedback_pages(student)
+        assert len(pages) == len(sources), f"{student}'s feedback files: {pages}"
+        page = "\n".join(p.read_text(encoding="utf-8") for p in pages)
+        shown = {line.strip() for nb in releases + run.submitted(student)
+                 for cell in nb.cells for line in cell.source.split("\n")}
+        found[student] = Feedback(student, page, _text(page), sources, shown,
+                                  run.autograded(student), run.scores[student])
+    return found
 
 
-def _secret_lines(notebooks, begin, end, shown):
+@pytest.fixture(scope="module")
+def feedback_of(graded_class):
+    return _feedback(graded_class)
+
+
+def _wrong(feedback_of, graded_class):
+    return [feedback_of[student] for student in cases(graded_class.name)]
+
+
+def _secret_lines(feedback, begin, end):
     """Non-trivial lines of the marked regions that no line the student has contains."""
     lines = set()
-    for nb in notebooks:
+    for nb in feedback.source:
         for cell in nb.cells:
             lines |= {line.strip() for line in _region(cell.source, begin, end)}
-    shown = "\n".join(shown)
+    shown = "\n".join(feedback.shown)
     return sorted(line for line in lines
                   if len(line) >= MIN_HIDDEN_LINE and line not in shown)
 
@@ -129,69 +102,80 @@ def _leaks(feedback, lines):
 
 
 @pytest.mark.slow
-def test_no_line_of_a_hidden_test_is_shown(feedback):
-    hidden = _secret_lines(feedback.source, "### BEGIN HIDDEN TESTS",
-                           "### END HIDDEN TESTS", feedback.shown)
-    assert hidden, "the assignment should have hidden tests"
-    assert _leaks(feedback, hidden) == []
-    assert "BEGIN HIDDEN TESTS" not in feedback.text
-    assert PLACEHOLDER in feedback.text
+def test_no_line_of_a_hidden_test_is_shown(feedback_of):
+    for feedback in feedback_of.values():
+        hidden = _secret_lines(feedback, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+        assert hidden, "the assignment should have hidden tests"
+        assert _leaks(feedback, hidden) == [], feedback.student
+        assert "BEGIN HIDDEN TESTS" not in feedback.text
+        assert PLACEHOLDER in feedback.text
 
 
 @pytest.mark.slow
-def test_no_solution_line_the_student_did_not_write_is_shown(feedback):
-    solution = _secret_lines(feedback.source, "### BEGIN SOLUTION",
-                             "### END SOLUTION", feedback.shown)
-    assert solution, "the wrong answers should replace some solution code"
-    assert _leaks(feedback, solution) == []
+def test_no_solution_line_the_student_did_not_write_is_shown(feedback_of, graded_class):
+    for feedback in [feedback_of["blank_release"], *_wrong(feedback_of, graded_class)]:
+        solution = _secret_lines(feedback, "### BEGIN SOLUTION", "### END SOLUTION")
+        assert solution, f"{feedback.student} should lack some solution code"
+        assert _leaks(feedback, solution) == [], feedback.student
 
 
 @pytest.mark.slow
-def test_visible_tests_stay(feedback):
+def test_visible_tests_stay(feedback_of):
     """A visible test line is found in the page: the text search above works."""
-    visible = [line.strip() for nb in feedback.source for cell in nb.cells
-               if nbgrader_metadata(cell).get("grade") and cell.cell_type == "code"
-               for line in cell.source.split("### BEGIN HIDDEN TESTS")[0].split("\n")
-               if "check_" in line]
-    assert visible and all(line in feedback.text for line in visible)
+    for feedback in feedback_of.values():
+        visible = [line.strip() for nb in feedback.source for cell in nb.cells
+                   if nbgrader_metadata(cell).get("grade") and cell.cell_type == "code"
+                   for line in cell.source.split("### BEGIN HIDDEN TESTS")[0].split("\n")
+                   if "check_" in line]
+        assert visible and all(line in feedback.text for line in visible)
 
 
 @pytest.mark.slow
-def test_failure_messages_are_shown_without_tracebacks(feedback):
-    errors = [out for nb in feedback.autograded for cell in nb.cells
-              if nbgrader_metadata(cell).get("grade") and cell.cell_type == "code"
-              for out in cell.outputs if out.output_type == "error"]
-    assert errors, "the wrong submission should fail some tests"
-    for out in errors:
-        for line in str(out.evalue).split("\n"):
-            assert line.strip() in feedback.text, f"message line not shown: {line!r}"
-    assert "Traceback (most recent call last)" not in feedback.text
-    assert "&#10008; failed:" in feedback.html or "\u2718 failed:" in feedback.text
-    assert "not run: the checks after this point" in feedback.text
+def test_failure_messages_are_shown_without_tracebacks(feedback_of, graded_class):
+    """Each error's message, line by line; a failed check is marked as such (a
+    student function that raises instead shows as the reason the checks
+    after it did not run)."""
+    wrong = _wrong(feedback_of, graded_class)
+    assert any("\u2718 failed:" in feedback.text for feedback in wrong)
+    for feedback in wrong:
+        errors = [out for nb in feedback.autograded for cell in nb.cells
+                  if nbgrader_metadata(cell).get("grade") and cell.cell_type == "code"
+                  for out in cell.outputs if out.output_type == "error"]
+        assert errors, f"{feedback.student} should fail some tests"
+        for out in errors:
+            for line in str(out.evalue).split("\n"):
+                assert line.strip() in feedback.text, (
+                    f"{feedback.student}: message line not shown: {line!r}")
+        assert "Traceback (most recent call last)" not in feedback.text
+        assert "not run: the checks after this point" in feedback.text
 
 
 @pytest.mark.slow
-def test_passed_checks_are_listed(feedback):
+def test_passed_checks_are_listed(feedback_of):
     """Passed checks by name; a cell whose checks all ran and passed says so."""
-    assert "\u2714 passed:" in feedback.text
-    passing = [cell for nb in feedback.autograded for cell in nb.cells
-               if cell.cell_type == "code"
-               and any(CHECKS_MIME in out.get("data", {}) for out in cell.outputs)
-               and not any(out.output_type == "error" or out.get("name") == "stderr"
-                           for out in cell.outputs)]
-    assert feedback.text.count("every check of this cell passed") == len(passing)
+    for feedback in feedback_of.values():
+        passing = [cell for nb in feedback.autograded for cell in nb.cells
+                   if cell.cell_type == "code"
+                   and any(CHECKS_MIME in out.get("data", {}) for out in cell.outputs)
+                   and not any(out.output_type == "error" or out.get("name") == "stderr"
+                               for out in cell.outputs)]
+        assert feedback.text.count("every check of this cell passed") == len(passing)
+        if passing:
+            assert "\u2714 passed:" in feedback.text
 
 
 @pytest.mark.slow
-def test_points_are_shown(feedback):
+def test_points_are_shown(feedback_of, graded_class):
     """Every graded cell's score, as nbgrader's feedback template writes it."""
-    lost = [gid for gid, (score, _) in feedback.scores.items() if score == 0]
-    assert lost, "the wrong submission should lose points"
-    for gid, (score, max_score) in feedback.scores.items():
-        shown = f"Score: {round(float(score), 2)} / {round(float(max_score), 2)}"
-        assert shown in feedback.text, f"{gid}: {shown!r} not in the feedback"
-    total = sum(s for s, _ in feedback.scores.values())
-    assert f"(Score: {round(float(total), 2)} / " in feedback.text
+    for feedback in _wrong(feedback_of, graded_class):
+        lost = [gid for gid, (score, _) in feedback.scores.items() if score == 0]
+        assert lost, f"{feedback.student} should lose points"
+    for feedback in feedback_of.values():
+        for gid, (score, max_score) in feedback.scores.items():
+            shown = f"Score: {round(float(score), 2)} / {round(float(max_score), 2)}"
+            assert shown in feedback.text, f"{feedback.student}, {gid}: {shown!r}"
+        total = sum(s for s, _ in feedback.scores.values())
+        assert f"(Score: {round(float(total), 2)} / " in feedback.text
 
 
 # ---------------------------------------------------------------------------

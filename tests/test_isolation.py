@@ -21,7 +21,6 @@ too, to show both layers.
 import ast
 import contextlib
 import io
-import shutil
 import socket
 from pathlib import Path
 

@@ -72,7 +72,8 @@ ACTIVATION_LAYERS = [
 ]
 
 
-@pytest.mark.parametrize("layer, torch_fn", ACTIVATION_LAYERS, ids=repr)
+@pytest.mark.parametrize("layer, torch_fn", ACTIVATION_LAYERS,
+                         ids=[repr(layer) for layer, _ in ACTIVATION_LAYERS])
 def test_activation_backward_matches_numerical_gradient_and_torch(layer, torch_fn):
     rng = _rng(2)
     x = rng.standard_normal((3, 5)) * 2

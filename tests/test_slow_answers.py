@@ -5,28 +5,24 @@ ps5, which trains on MNIST); a stopped cell scores 0. A beginner's answers,
 written element by element with plain Python loops
 (``tests/submissions/loops.py``), are correct, so they must earn every
 auto-graded point, and every cell, hidden tests included, must finish well
-inside the limit. The hidden tests are sized for that; this test autogrades
-the loop submissions of ps1-ps4 with real nbgrader (one ``autograde`` call per
-assignment, all in one temporary course) and checks both the scores and the
-time each cell took.
+inside the limit. The hidden tests are sized for that; the loop submissions
+of ps1-ps4 are autograded by real nbgrader with the rest of each
+assignment's class (``tests/pipeline.py``), and these tests check both the
+scores and the time each cell took.
 """
 
 import datetime
-import shutil
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from tests.notebook_tools import (
-    REPO, copy_course, fill_answers, nbgrader, nbgrader_metadata,
-)
+from tests.notebook_tools import REPO, nbgrader_metadata
+from tests.pipeline import SLOW_LOOPS
 from tests.submissions.loops import KEEP_SOLUTION, LOOPS
-from tests.test_grading_pipeline import _graded_cells, _with_solutions
 
-STUDENT = "slow_loops"
 CELL_LIMIT_S = 60          # the per-cell limit of ps1-ps4 in the grading policy
 MARGIN_LIMIT_S = CELL_LIMIT_S / 2   # what a loop answer may use on a busy 2-core machine
+WITH_LOOPS = pytest.mark.parametrize("graded_class", sorted(LOOPS), indirect=True)
 
 # Calls that do the looping for the student; none may appear in a loop answer.
 VECTORISED = ["@", "np.dot", "tensordot", "matmul", "einsum", ".sum(", "np.sum",
@@ -45,58 +41,24 @@ def _seconds(cell):
             ).total_seconds()
 
 
-@pytest.fixture(scope="module")
-def autograded(tmp_path_factory):
-    """Autograde the loop submission of every assignment in ``LOOPS``.
-
-    Returns {assignment: (scores, notebooks)}: scores maps grade_id to
-    (score, max_score); notebooks are the autograded notebooks.
-    """
-    course = copy_course(tmp_path_factory.mktemp("slow") / "course")
-    results = {}
-    for name, answers in LOOPS.items():
-        shutil.rmtree(course / "assignments" / name)
-        nbgrader("generate_assignment", name, "--force", cwd=course)
-        folder = course / "submitted" / STUDENT / name
-        folder.mkdir(parents=True)
-        release = sorted((course / "assignments" / name).glob("*.ipynb"))
-        for path in release:
-            nb = _with_solutions(course, name, path, nbformat.read(path, as_version=4))
-            nbformat.write(fill_answers(nb, answers), folder / path.name)
-        nbgrader("autograde", name, cwd=course)
-        scores, notebooks = {}, []
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-            for path in release:
-                sub = gb.find_submission_notebook(path.stem, name, STUDENT)
-                scores.update({g.name: (g.score, g.max_score) for g in sub.grades})
-                notebooks.append(nbformat.read(
-                    course / "autograded" / STUDENT / name / path.name, as_version=4))
-        results[name] = (scores, notebooks)
-    return results
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(LOOPS))
-def test_loop_answers_score_full_marks(autograded, name):
+@WITH_LOOPS
+def test_loop_answers_score_full_marks(graded_class):
     """Every auto-graded cell gives a correct loop answer all its points."""
-    scores, _ = autograded[name]
-    expected = {}
-    for path in sorted((REPO / "solutions" / name).glob("*.ipynb")):
-        expected.update(_graded_cells(path))
-    lost = {gid: scores.get(gid) for gid, points in expected.items()
+    scores = graded_class.scores[SLOW_LOOPS]
+    lost = {gid: scores.get(gid) for gid, points in graded_class.auto_cells.items()
             if scores.get(gid) != (points, points)}
-    assert not lost, (f"{name}: the correct loop answers of tests/submissions/loops.py "
-                      f"lose points in {lost} (score, max): a hidden test is too slow "
-                      "or too strict for them")
+    assert not lost, (f"{graded_class.name}: the correct loop answers of "
+                      f"tests/submissions/loops.py lose points in {lost} (score, max): "
+                      "a hidden test is too slow or too strict for them")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(LOOPS))
-def test_every_cell_finishes_well_within_the_limit(autograded, name):
+@WITH_LOOPS
+def test_every_cell_finishes_well_within_the_limit(graded_class):
     """With loop answers the slowest cell still takes under half the per-cell limit."""
-    _, notebooks = autograded[name]
-    times = {}
-    for nb in notebooks:
+    name, times = graded_class.name, {}
+    for nb in graded_class.autograded(SLOW_LOOPS):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "code":
                 label = nbgrader_metadata(cell).get("grade_id") or f"cell {i}"

@@ -27,7 +27,10 @@ from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
 from course.grading import find_tampering
-from tests.notebook_tools import copy_course, fill_answers, nbgrader, nbgrader_metadata
+from tests.notebook_tools import (
+    copy_course, fill_answers, graded_code_cells, nbgrader, nbgrader_metadata,
+    solution_answers,
+)
 from tests.submissions.ps1_perceptron import CYCLE_HARDCODED, MP_NEURON_STRICT
 
 pytestmark = pytest.mark.slow
@@ -454,20 +457,8 @@ def train_perceptron(X, y, lr=1.0, max_epochs=100, w0=None, b0=0.0):
 }
 
 
-def _solution_answers(course):
-    source = nbformat.read(course / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
-    return {
-        nbgrader_metadata(c)["grade_id"]: "\n".join(
-            line for line in c.source.split("\n") if "SOLUTION" not in line)
-        for c in source.cells if nbgrader_metadata(c).get("solution")
-    }
-
-
 def _graded_cells(course):
-    source = nbformat.read(course / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
-    return [(nbgrader_metadata(c)["grade_id"], nbgrader_metadata(c)["points"])
-            for c in source.cells
-            if nbgrader_metadata(c).get("grade") and c.cell_type == "code"]
+    return list(graded_code_cells(course / "solutions" / NAME / f"{NAME}.ipynb").items())
 
 
 @pytest.fixture(scope="module")
@@ -477,7 +468,7 @@ def graded(tmp_path_factory):
     nbgrader("generate_assignment", NAME, "--force", cwd=course)
     release = nbformat.read(course / "assignments" / NAME / f"{NAME}.ipynb",
                             as_version=4)
-    solution = _solution_answers(course)
+    solution = solution_answers(course / "solutions" / NAME / f"{NAME}.ipynb")
     for student, trick in [(HONEST, Trick({}))] + list(TRICKS.items()):
         notebook = fill_answers(release, {**solution, **trick.answers})
         for cell in notebook.cells:

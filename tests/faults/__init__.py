@@ -18,11 +18,9 @@ from pathlib import Path
 
 import nbformat
 
+from tests.notebook_tools import nbgrader_metadata, solution_answers
+
 NOTEBOOK = "ps1_perceptron.ipynb"
-
-
-def nbgrader_metadata(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def cell_index(nb, grade_id):
@@ -31,17 +29,6 @@ def cell_index(nb, grade_id):
         if nbgrader_metadata(cell).get("grade_id") == grade_id:
             return i
     raise KeyError(grade_id)
-
-
-def solution_answers(source_path):
-    """grade_id -> the reference answer of each answer cell, without markers."""
-    source = nbformat.read(source_path, as_version=4)
-    return {
-        nbgrader_metadata(c)["grade_id"]: "\n".join(
-            line for line in c.source.split("\n")
-            if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-        for c in source.cells if nbgrader_metadata(c).get("solution")
-    }
 
 
 def solved_release(release_path, source_path, only=None):

@@ -4,6 +4,7 @@ Notebooks for pipeline tests are made from the committed ones or from small
 factory functions here, never from a developer's local gradebook.
 """
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -98,6 +99,17 @@ def execute(notebook, cwd, timeout=120):
         resources={"metadata": {"path": str(cwd)}},
     ).execute()
     return time.perf_counter() - start
+
+
+def cell_seconds(cell):
+    """How long a kernel ran an executed cell (nbclient's timing metadata), or None."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        return None
+    parse = datetime.datetime.fromisoformat
+    return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))
+            ).total_seconds()
 
 
 def stderr_outputs(notebook):

@@ -16,7 +16,8 @@ import nbformat
 import pytest
 
 from tests.notebook_tools import (
-    REPO, assignment_names, execute, fill_answers, graded_code_cells, nbgrader_metadata,
+    REPO, assignment_names, cell_seconds, execute, fill_answers, graded_code_cells,
+    nbgrader_metadata,
 )
 from tests.pipeline import BLANK, SOLUTION, cases, class_answers
 
@@ -45,6 +46,22 @@ def test_reference_solution_scores_full_marks(graded_class):
     for gid, points in expected.items():
         assert got[gid] == (points, points), f"solution cell {gid}: {got[gid]} of {points}"
     assert float(graded_class.export[SOLUTION]["score"]) == sum(expected.values())
+
+
+# Seconds the solution's cells may take in all while autograding: two minutes
+# (DESIGN.md), three for ps5, which trains on MNIST.
+SOLUTION_BUDGET_S = {"ps5_mnist": 180}
+
+
+def test_reference_solution_autogrades_within_its_time_budget(graded_class):
+    """The solution's cells, hidden tests included, run in time on this machine."""
+    budget = SOLUTION_BUDGET_S.get(graded_class.name, 120)
+    times = [cell_seconds(cell) for nb in graded_class.autograded(SOLUTION)
+             for cell in nb.cells if cell.cell_type == "code"]
+    assert None not in times, "no execution timing recorded in the autograded notebook"
+    assert sum(times) < budget, (
+        f"the solution of {graded_class.name} took {sum(times):.0f} s to autograde "
+        f"(budget {budget} s); slowest cell {max(times):.0f} s")
 
 
 def test_untouched_release_scores_zero_without_crashing(graded_class):

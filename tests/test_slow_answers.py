@@ -11,12 +11,10 @@ assignment's class (``tests/pipeline.py``), and these tests check both the
 scores and the time each cell took.
 """
 
-import datetime
-
 import nbformat
 import pytest
 
-from tests.notebook_tools import REPO, nbgrader_metadata
+from tests.notebook_tools import REPO, cell_seconds, nbgrader_metadata
 from tests.pipeline import SLOW_LOOPS
 from tests.submissions.loops import KEEP_SOLUTION, LOOPS
 
@@ -28,17 +26,6 @@ WITH_LOOPS = pytest.mark.parametrize("graded_class", sorted(LOOPS), indirect=Tru
 VECTORISED = ["@", "np.dot", "tensordot", "matmul", "einsum", ".sum(", "np.sum",
               "np.where", "np.maximum", "np.exp", "np.tanh", "np.log", ".max(",
               ".argmax(", "reshape", "np.pad"]
-
-
-def _seconds(cell):
-    """How long nbgrader's kernel ran a cell, from nbclient's timing metadata."""
-    timing = cell.get("metadata", {}).get("execution", {})
-    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
-    if not (start and end):
-        return None
-    parse = datetime.datetime.fromisoformat
-    return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))
-            ).total_seconds()
 
 
 @pytest.mark.slow
@@ -62,7 +49,7 @@ def test_every_cell_finishes_well_within_the_limit(graded_class):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "code":
                 label = nbgrader_metadata(cell).get("grade_id") or f"cell {i}"
-                times[label] = _seconds(cell)
+                times[label] = cell_seconds(cell)
     missing = [label for label, seconds in times.items() if seconds is None]
     assert not missing, f"{name}: no execution timing recorded for {missing}"
     slowest = max(times, key=times.get)

@@ -19,6 +19,9 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 A      ?=
 GRADE_FLAGS ?=
+# Extra options for JupyterLab, e.g. LAB_FLAGS="--no-browser --port 8890", or
+# --allow-root inside a container that runs as root (Jupyter refuses otherwise).
+LAB_FLAGS ?=
 # Test processes (pytest-xdist): tests that share a graded class stay in one
 # (see tests/conftest.py). `make TEST_WORKERS=0 test` runs them in this process.
 TEST_WORKERS ?= 2
@@ -38,7 +41,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	jupyter lab
+	jupyter lab $(LAB_FLAGS)
 
 test: $(STAMP)
 	$(PYTEST)

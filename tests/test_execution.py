@@ -47,6 +47,7 @@ RUNAWAY = '''while True:
         print("no, I keep running")
 '''
 ASSIGNMENTS = assignment_names()
+PS1_CELLS = graded_code_cells(REPO / "solutions" / PS1 / f"{PS1}.ipynb")
 
 
 def _submit(course, student, answers):
@@ -57,11 +58,15 @@ def _submit(course, student, answers):
     nbformat.write(notebook, folder / f"{PS1}.ipynb")
 
 
+HONEST = {"budget": "honest_beside_budget", "runaway": "honest_beside_runaway"}
+
+
 @pytest.fixture(scope="module")
 def limits(tmp_path_factory):
-    """ps1 autograded twice, each run timed: a notebook whose time budget runs
-    out in the middle of perceptron_update, then a runaway cell graded with a
-    short limit per cell. Returns (course, seconds per student, scores)."""
+    """ps1 autograded twice, each run timed and each with an honest submission
+    beside the fixture: a notebook whose time budget runs out in the middle of
+    perceptron_update, then a runaway cell graded with a short limit per cell.
+    Returns (course, seconds per run, scores per student)."""
     course = copy_course(tmp_path_factory.mktemp("execution") / "course")
     nbgrader("generate_assignment", PS1, "--force", cwd=course)
     answers = solution_answers(course / "solutions" / PS1 / f"{PS1}.ipynb")
@@ -69,9 +74,9 @@ def limits(tmp_path_factory):
 
     sleeps = {SLEEPS_IN: "import time\ntime.sleep(10_000)\n" + answers[SLEEPS_IN]}
     _submit(course, "budget", {**answers, **sleeps})
+    _submit(course, HONEST["budget"], answers)
     started = time.perf_counter()
-    nbgrader("autograde", PS1, "--student=budget",
-             f"--CourseExecute.notebook_timeout={BUDGET}", cwd=course)
+    nbgrader("autograde", PS1, f"--CourseExecute.notebook_timeout={BUDGET}", cwd=course)
     seconds["budget"] = time.perf_counter() - started
 
     with open(course / "nbgrader_config.py", "a") as f:
@@ -79,17 +84,25 @@ def limits(tmp_path_factory):
                 f"{PS1!r}: {RUNAWAY_TIMEOUT}}}\n")
     runaway = {RUNAWAY_CELL: RUNAWAY + answers[RUNAWAY_CELL]}
     _submit(course, "runaway", {**answers, **runaway})
+    _submit(course, HONEST["runaway"], answers)
     started = time.perf_counter()
-    nbgrader("autograde", PS1, "--student=runaway", cwd=course)
+    nbgrader("autograde", PS1, "--CourseDirectory.student_id_exclude="
+             f"budget,{HONEST['budget']}", cwd=course)
     seconds["runaway"] = time.perf_counter() - started
 
     scores = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for student in ["budget", "runaway"]:
+        for student in ["budget", "runaway", *HONEST.values()]:
             notebook = gb.find_submission_notebook(PS1, PS1, student)
             scores[student] = {g.name: g.score for g in notebook.grades
                                if g.cell.cell_type == "code"}
     return course, seconds, scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", list(HONEST))
+def test_honest_submission_in_the_same_run_keeps_full_marks(limits, run):
+    assert limits[2][HONEST[run]] == PS1_CELLS
 
 
 def _notebook(course, student):
@@ -162,8 +175,6 @@ def test_warning_is_inserted_after_the_docstring_of_every_function():
 
 # ---------------------------------------------------------------------------
 # runaway cells and the notebook's budget
-
-PS1_CELLS = graded_code_cells(REPO / "solutions" / PS1 / f"{PS1}.ipynb")
 
 
 @pytest.mark.slow

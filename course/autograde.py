@@ -57,9 +57,10 @@ the dataset, writes only there and to its own ``/tmp``, has no network and
 cannot start processes; what the sandbox refused is named in the summary.
 Without bubblewrap ``course grade`` stops with what to install, unless it is
 told ``isolation=False`` (``--no-isolation``; the summary then warns).
-A cell that runs past the per-cell time limit is
-interrupted by nbgrader (``Execute.timeout``); a kernel that dies fails that
-submission only. A submission that cannot be graded still gets a gradebook
+A cell that runs past the per-cell time limit (the assignment's
+``CourseExecute.cell_timeouts`` entry, else ``Execute.timeout``, or
+``timeout``) is stopped by ``course.preprocessors.execute``; a kernel that
+dies fails that submission only. A submission that cannot be graded still gets a gradebook
 row, with every grade 0 (as nbgrader does for a missing notebook), and its
 reason in the summary and in ``grade_report_<assignment>.csv``.
 """
@@ -172,7 +173,8 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
             f"{coursedir.submitted_directory}/<student>/{assignment}/ in {course}"
         )
     limits = {
-        "timeout": timeout if timeout is not None else _configured_timeout(app),
+        "timeout": (timeout if timeout is not None
+                    else _configured_timeout(app, assignment)),
         "memory_limit": int(memory_limit or 0),
         "max_output": int(max_output),
         "isolation": bool(isolation),
@@ -242,10 +244,16 @@ def _nbgrader_app(root, argv=(), app_class=None):
     return app
 
 
-def _configured_timeout(app):
+def _configured_timeout(app, assignment):
+    """Seconds one cell of ``assignment`` may run, as ``nbgrader_config.py`` says
+    (``CourseExecute.cell_timeouts``, else ``Execute.timeout``)."""
     from nbgrader.preprocessors import Execute
 
-    return app.config.Execute.get("timeout", Execute.timeout.default_value)
+    from course.preprocessors.execute import cell_timeout
+
+    default = app.config.Execute.get("timeout", Execute.timeout.default_value)
+    return cell_timeout(assignment, app.config.CourseExecute.get("cell_timeouts", {}),
+                        default)
 
 
 def _cpu_count():
@@ -718,6 +726,8 @@ def _worker_main(conn, root, argv, limits):
         os.makedirs(os.path.join(root, "ipc"), exist_ok=True)
         app.update_config(Config({
             "Execute": {"on_cell_execute": _note_cell},
+            # The per-cell limit of this run, whatever the course sets per assignment.
+            "CourseExecute": {"cell_timeouts": {argv[0]: limits["timeout"]}},
             "KernelManager": {"transport": "ipc",
                               "ip": os.path.join(root, "ipc", "kernel")},
         }))

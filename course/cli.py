@@ -91,8 +91,8 @@ def _add_grade_parser(commands):
                        help="the course folder (with nbgrader_config.py); "
                             "default: here")
     grade.add_argument("--timeout", type=int, metavar="S",
-                       help="seconds one cell may run (default: Execute.timeout "
-                            "of the course configuration)")
+                       help="seconds one cell may run (default: the assignment's limit in "
+                            "nbgrader_config.py, e.g. 60, 300 for ps5_mnist)")
     grade.add_argument("--memory-limit", type=float, metavar="GIB",
                        default=autograde.DEFAULT_MEMORY_LIMIT / 2**30,
                        help="address space of each kernel in GiB; 0 for no limit "

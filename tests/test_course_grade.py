@@ -380,3 +380,11 @@ def test_grade_adds_the_assignment_to_a_new_gradebook_and_needs_submissions(
     released = course / "assignments" / NAME / faults.NOTEBOOK
     committed = REPO / "assignments" / NAME / faults.NOTEBOOK
     assert released.read_bytes() == committed.read_bytes()
+
+
+def test_course_grade_uses_the_assignments_own_cell_limit():
+    """ps5's cells may run 300 s (CourseExecute.cell_timeouts), the others 60 s:
+    course grade reports and enforces the same limit as nbgrader autograde."""
+    app = autograde._nbgrader_app(REPO)
+    assert autograde._configured_timeout(app, "ps5_mnist") == 300
+    assert autograde._configured_timeout(app, "ps1_perceptron") == 60

@@ -119,7 +119,8 @@ def render_checks(checks, error, stderr=False):
     """HTML for one cell's check log (entries as course.grading records them).
 
     ``error``: the cell's error output, if any; ``stderr``: whether the cell
-    wrote to stderr, which nbgrader scores like an error.
+    wrote to stderr (left as stderr only outside the course's autograde, whose
+    ``WarningsAsText`` relabels it).
     """
     items = []
     for entry in checks:
@@ -140,8 +141,9 @@ def render_checks(checks, error, stderr=False):
                   f" because of {error.get('ename', 'an error')}: {error.evalue}")
         items.append(_item("not-run", f"not run: the checks after this point{reason}"))
     elif stderr:
-        items.append(_item("failed", "the cell wrote to stderr (shown above): nbgrader "
-                                     "gives a test cell that does no points"))
+        items.append(_item("failed", "the cell wrote to stderr (shown above): "
+                                     "without the course's WarningsAsText, nbgrader "
+                                     "scores such a test cell 0"))
     elif not checks:
         items.append(_item("passed", "no checks were recorded for this cell"))
     else:

@@ -49,15 +49,19 @@ c.Execute.timeout = 60
 #   cell past its time limit is stopped and scores 0, and if it ignores the
 #   interrupt the kernel is restarted and the cells above are run again, so
 #   the cells after it keep their points; a notebook has a time budget in all.
-# - WarningsAsText, before the scores are saved: a test cell's stderr (numpy,
-#   scikit-learn, torch warnings) is kept as labelled text and costs nothing;
-#   only an error scores 0.
+#   Graded test cells run in their student form: the student's kernel only
+#   sends the values the student's functions return.
+# - DecideChecks decides every graded test cell here, in the grader: the
+#   student's values against the solution's reference values (computed once
+#   per assignment in a clean kernel, cached in .grading/references). The
+#   cell's outputs become the verdict; nothing the kernel printed or displayed
+#   in a test cell counts.
 c.Autograde.autograde_preprocessors = [
     "course.preprocessors.execute.CourseExecute",
+    "course.preprocessors.checks.DecideChecks",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "course.preprocessors.stderr.WarningsAsText",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

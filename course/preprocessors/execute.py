@@ -29,6 +29,12 @@ as ``c.Execute.*``, apply unchanged). It adds three guarantees:
    ``CourseExecute.cell_timeouts`` maps an assignment id to seconds per cell;
    an assignment not listed uses ``Execute.timeout``.
 
+4. A graded test cell runs in its *student form*
+   (:func:`course.grader.sites.student_form`): its checks only send the
+   student's values out, and nothing of the expected values is in the
+   kernel. The cell keeps its real source in the notebook; ``DecideChecks``
+   decides it afterwards, in the grader.
+
 A kernel that dies (``os._exit``) still fails the notebook as in nbgrader: a
 dead kernel is not a slow cell.
 """
@@ -40,6 +46,9 @@ from nbclient.exceptions import CellTimeoutError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer
+
+from course.grader.sites import student_form
+from course.preprocessors.checks import is_test_cell
 
 RED, RESET = "\x1b[0;31m", "\x1b[0m"
 
@@ -126,6 +135,18 @@ class CourseExecute(Execute):
     # -- cells -----------------------------------------------------------
 
     def preprocess_cell(self, cell, resources, index):
+        """Run one cell (a test in its student form); it costs only itself."""
+        if not is_test_cell(cell):
+            return self._run_cell(cell, resources, index)
+        original = cell.source
+        cell.source = student_form(original)
+        try:
+            cell, resources = self._run_cell(cell, resources, index)
+        finally:
+            cell.source = original
+        return cell, resources
+
+    def _run_cell(self, cell, resources, index):
         """Run one cell; past its limit or the budget, it costs only itself."""
         if cell.cell_type != "code" or not cell.source.strip():
             return super().preprocess_cell(cell, resources, index)
@@ -186,8 +207,9 @@ class CourseExecute(Execute):
             self._index = index
             # As when it first ran (hooks, events, errors that do not stop the
             # kernel), but not in the history; its output is not collected.
+            source = student_form(cell.source) if is_test_cell(cell) else cell.source
             msg_id = await ensure_async(self.kc.execute(
-                cell.source, store_history=False, allow_stdin=False,
+                source, store_history=False, allow_stdin=False,
                 stop_on_error=False))
             await self.async_wait_for_reply(msg_id, cell)
         return True

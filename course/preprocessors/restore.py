@@ -24,11 +24,11 @@ itself from the submitted notebook.
 """
 
 import copy
-import os
 
 import nbformat
-from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
+
+from course.preprocessors.checks import source_notebook
 
 
 def _grade_id(cell):
@@ -105,9 +105,4 @@ class RestoreDeletedCells(NbGraderPreprocessor):
 
     def source_notebook(self, assignment, notebook):
         """The path of the assignment's source notebook, or None."""
-        if not assignment or not notebook:
-            return None
-        coursedir = CourseDirectory(parent=self)
-        folder = coursedir.format_path(coursedir.source_directory, ".", assignment)
-        path = os.path.join(folder, f"{notebook}.ipynb")
-        return path if os.path.isfile(path) else None
+        return source_notebook(self, assignment, notebook)

@@ -1,7 +1,7 @@
 """Correct submissions whose every answer function also emits a warning.
 
-nbgrader scores a test cell 0 when anything reaches stderr; the course's
-``WarningsAsText`` preprocessor makes a test cell score by its checks alone.
+nbgrader alone scores a test cell 0 when anything reaches stderr; the
+course's grader scores a test cell by its checks alone (``DecideChecks``).
 These submissions prove it: each is the reference solution with one
 statement that warns put first in every answer function (a plain
 ``warnings.warn``, a real numpy overflow, a real torch ``UserWarning``; in ps5
@@ -10,8 +10,6 @@ graded with the honest ones in ``tests/pipeline.py``.
 """
 
 import ast
-
-from course.preprocessors.stderr import WARNING_LABEL
 
 # What each assignment's warning submission puts first in every function.
 WARNINGS = {
@@ -91,15 +89,15 @@ def warning_answers(name, answers):
 
 
 def expected_warnings(name, answers):
-    """Texts that must still be in the autograded notebook."""
+    """Texts of the warnings these answers emit."""
     extra = ["Maximum iterations (10) reached"] if name == "ps5_mnist" else []
     _, _, text = WARNINGS[name]
     names = {node.name for source in answers.values() if _is_python(source)
              for node in ast.walk(ast.parse(source))
              if isinstance(node, ast.FunctionDef)}
     if "{name}" in text:
-        return [text.format(name=n) for n in sorted(names)] + [WARNING_LABEL] + extra
-    return [text, WARNING_LABEL] + extra
+        return [text.format(name=n) for n in sorted(names)] + extra
+    return [text] + extra
 
 
 def _is_python(source):

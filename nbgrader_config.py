@@ -58,10 +58,10 @@ c.Execute.timeout = 60
 #   in a test cell counts.
 c.Autograde.autograde_preprocessors = [
     "course.preprocessors.execute.CourseExecute",
-    "course.preprocessors.checks.DecideChecks",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
+    "course.preprocessors.checks.DecideChecks",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

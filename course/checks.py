@@ -67,6 +67,8 @@ STUDENT_VALUE = {"check_array": "actual", "check_scalar": "actual",
 SPEC_FIELDS = ("name", "expected", "atol", "rtol", "context", "shape", "bound",
                "message", "before", "function", "inputs", "at_least", "at_most")
 VALUE_FIELDS = ("expected", "before", "inputs")  # sent as encoded values
+# ``expected`` left out: the grader takes what the solution returned there.
+SOLUTIONS_VALUE = type("SolutionsValue", (), {"__repr__": lambda self: "<the solution's value>"})()
 
 
 def bind(function, args, kwargs):
@@ -79,6 +81,8 @@ def bind(function, args, kwargs):
         if key in bound:
             raise TypeError(f"{function} got two values for {key!r}")
         bound[key] = value
+    if bound.get("expected", None) is SOLUTIONS_VALUE:
+        del bound["expected"]
     return kind, bound
 
 
@@ -90,7 +94,7 @@ def _check(function, *args, **kwargs):
             for key, value in bound.items()}
     if kind == "computed" and not _has_target(spec):
         return
-    if kind in ("array", "scalar", "equal") and spec.get("expected") is None:
+    if kind in ("array", "scalar", "equal") and "expected" not in spec:
         # A hidden test's "what the solution returns": only the grader knows it.
         if isinstance(actual, Refused) or actual is None:
             raise AssertionError(compare(kind, actual, {**spec, "expected": 0.0}))
@@ -100,12 +104,12 @@ def _check(function, *args, **kwargs):
         raise AssertionError(message)
 
 
-def check_array(name, actual, expected=None, *, atol=1e-6, rtol=1e-5, context=None):
+def check_array(name, actual, expected=SOLUTIONS_VALUE, *, atol=1e-6, rtol=1e-5, context=None):
     """``actual`` has ``expected``'s shape and values: |a - e| <= atol + rtol |e|."""
     _check("check_array", name, actual, expected, atol=atol, rtol=rtol, context=context)
 
 
-def check_scalar(name, actual, expected=None, *, atol=1e-6, rtol=1e-5, context=None):
+def check_scalar(name, actual, expected=SOLUTIONS_VALUE, *, atol=1e-6, rtol=1e-5, context=None):
     """``actual`` is one number close to ``expected``."""
     _check("check_scalar", name, actual, expected, atol=atol, rtol=rtol, context=context)
 
@@ -115,7 +119,7 @@ def check_shape(name, actual, shape, context=None):
     _check("check_shape", name, actual, shape, context)
 
 
-def check_equal(name, actual, expected=None, *, context=None):
+def check_equal(name, actual, expected=SOLUTIONS_VALUE, *, context=None):
     """``actual`` equals ``expected`` (None, numbers, strings, lists or tuples)."""
     _check("check_equal", name, actual, expected, context=context)
 
@@ -192,7 +196,7 @@ def reference(site, function, *args, **kwargs):
     actual = plain(bound.pop(STUDENT_VALUE[function]))
     spec = {key: plain(value) if key in VALUE_FIELDS else value
             for key, value in bound.items()}
-    if kind in ("array", "scalar", "equal") and spec.get("expected") is None:
+    if kind in ("array", "scalar", "equal") and "expected" not in spec:
         spec["expected"] = actual
     if kind == "computed" and not _has_target(spec):
         spec["expected"], problem = computed(actual, spec)

@@ -368,8 +368,6 @@ def refusal(output, hidden=(), readable=()):
         return None
     ename, evalue = output.get("ename", ""), str(output.get("evalue", ""))
     trace = "\n".join(output.get("traceback", []))
-    if "COURSE-GRADING-TAMPER" in evalue:
-        return None  # refused by course.grading's audit hook, before the sandbox
     if "Read-only file system" in evalue:
         return f"tried to write where it may not ({ename}: {evalue[:200]})"
     if "Network is unreachable" in evalue or ename == "gaierror":

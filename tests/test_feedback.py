@@ -6,8 +6,7 @@ autograded and given feedback by real nbgrader, configured by the course's
 ``nbgrader_config.py``. Each student's HTML must show the points and the
 failure messages, and must not contain a line of hidden test code or a line
 of the reference solution that the student did not write. Smaller tests
-cover the preprocessor on a hand-made notebook and the check log that
-``course.grading`` writes while autograding.
+cover the preprocessor on a hand-made notebook.
 """
 
 import html
@@ -16,10 +15,9 @@ from dataclasses import dataclass
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbgrader.utils import determine_grade
 
-from course.grading import CHECKS_MIME, find_tampering
+from course.checks import RECORD_MIME
+from course.grader.verdicts import VERDICT_MIME, decide, verdict_outputs
 from course.preprocessors.feedback import (
     MIN_HIDDEN_LINE, PLACEHOLDER, REDACTED, HideHiddenTests,
 )
@@ -136,7 +134,7 @@ def test_failure_messages_are_shown_without_tracebacks(feedback_of, graded_class
     student function that raises instead shows as the reason the checks
     after it did not run)."""
     wrong = _wrong(feedback_of, graded_class)
-    assert any("\u2718 failed:" in feedback.text for feedback in wrong)
+    assert any("\u2718" in feedback.text for feedback in wrong)
     for feedback in wrong:
         errors = [out for nb in feedback.autograded for cell in nb.cells
                   if nbgrader_metadata(cell).get("grade") and cell.cell_type == "code"
@@ -147,21 +145,20 @@ def test_failure_messages_are_shown_without_tracebacks(feedback_of, graded_class
                 assert line.strip() in feedback.text, (
                     f"{feedback.student}: message line not shown: {line!r}")
         assert "Traceback (most recent call last)" not in feedback.text
-        assert "not run: the checks after this point" in feedback.text
+    assert any("not run" in feedback.text for feedback in wrong)
 
 
 @pytest.mark.slow
 def test_passed_checks_are_listed(feedback_of):
-    """Passed checks by name; a cell whose checks all ran and passed says so."""
+    """Passed checks by name; a cell whose checks all passed says so."""
     for feedback in feedback_of.values():
         passing = [cell for nb in feedback.autograded for cell in nb.cells
                    if cell.cell_type == "code"
-                   and any(CHECKS_MIME in out.get("data", {}) for out in cell.outputs)
-                   and not any(out.output_type == "error" or out.get("name") == "stderr"
-                               for out in cell.outputs)]
-        assert feedback.text.count("every check of this cell passed") == len(passing)
+                   and any(out.get("data", {}).get(VERDICT_MIME, {}).get("passed")
+                           for out in cell.outputs)]
+        assert feedback.text.count("All checks passed.") == len(passing)
         if passing:
-            assert "\u2714 passed:" in feedback.text
+            assert "\u2714" in feedback.text
 
 
 @pytest.mark.slow
@@ -187,47 +184,36 @@ TEST_SOURCE = f"""check_array('relu(z)', relu(np.array([1.0])), [1.0])
 ### BEGIN HIDDEN TESTS
 {HIDDEN_LINE}
 ### END HIDDEN TESTS"""
-MESSAGE = ("relu(z) (for z = -0.5) is wrong at index (0,): expected 0, got -0.5\n"
-           "relu must map negative inputs to 0")
+MESSAGE = ("relu(z) (for z = -0.5) is wrong at index (0,): expected 0, got -0.5")
+REFS = [(0, "array", {"name": "relu(np.array([1.0]))", "expected": [1.0]}),
+        (1, "array", {"name": "relu(z)", "expected": [0.0],
+                      "context": "z = -0.5"})]
 
 
 def _output(output_type, **fields):
     return nbformat.from_dict({"output_type": output_type, **fields})
 
 
-def _check_log(*entries):
-    return _output("display_data", metadata={},
-                   data={CHECKS_MIME: {"checks": list(entries), "omitted": 0}})
-
-
 def _preprocessed():
     failing = make_cell(TEST_SOURCE, grade=True, grade_id="test_relu", points=2)
-    failing.outputs = [
-        _output("stream", name="stdout", text=f"note\n  {HIDDEN_LINE}\n"),
-        _output("error", ename="AssertionError", evalue=MESSAGE,
-                traceback=["Traceback (most recent call last)",
-                           f"----> 3 {HIDDEN_LINE}", f"AssertionError: {MESSAGE}"]),
-        _check_log({"name": "relu(z)", "passed": True, "count": 3},
-                   {"name": None, "passed": True, "count": 1},
-                   {"name": "relu(z)", "passed": False, "message": MESSAGE}),
-    ]
+    failing.outputs = verdict_outputs(decide(REFS, [(0, [1.0]), (1, [-0.5])]))
     passing = make_cell(TEST_SOURCE.replace("relu", "tanh"), grade=True,
                         grade_id="test_tanh", points=1)
-    passing.outputs = [_check_log({"name": "tanh(z)", "passed": True, "count": 5})]
+    passing.outputs = verdict_outputs(decide(REFS, [(0, [1.0]), (1, [0.0])]))
     crashing = make_cell(TEST_SOURCE.replace("relu", "sigmoid"), grade=True,
                          grade_id="test_sigmoid", points=1)
-    crashing.outputs = [
-        _output("error", ename="ValueError", evalue="shapes (2,) and (3,) not aligned",
-                traceback=[f"----> 3 {HIDDEN_LINE}"]),
-        _check_log({"name": "sigmoid(z)", "passed": True, "count": 1}),
+    crashing.outputs = verdict_outputs(decide(REFS, [(0, [1.0])],
+                                              "your code raised ValueError"))
+    student = make_cell("print('note')\n" + "x = 1", grade_id="answer", solution=True)
+    student.outputs = [
+        _output("stream", name="stdout", text=f"note\n  {HIDDEN_LINE}\n"),
+        _output("display_data", metadata={},
+                data={RECORD_MIME: {"site": 0}, VERDICT_MIME: {"passed": True},
+                      "text/plain": "All checks passed."}),
+        _output("error", ename="ValueError", evalue="bad", traceback=[
+            "Traceback (most recent call last)", f"----> 3 {HIDDEN_LINE}", "ValueError: bad"]),
     ]
-    warned = make_cell(TEST_SOURCE.replace("relu", "softplus"), grade=True,
-                       grade_id="test_softplus", points=1)
-    warned.outputs = [
-        _output("stream", name="stderr", text="RuntimeWarning: overflow in exp\n"),
-        _check_log({"name": "softplus(z)", "passed": True, "count": 2}),
-    ]
-    nb = nbformat.v4.new_notebook(cells=[failing, passing, crashing, warned])
+    nb = nbformat.v4.new_notebook(cells=[failing, passing, crashing, student])
     nb, _ = HideHiddenTests().preprocess(nb, {})
     return nb.cells
 
@@ -238,83 +224,42 @@ def _html(cell):
 
 
 def test_preprocessor_removes_hidden_tests_and_keeps_visible_ones():
-    for cell in _preprocessed():
+    for cell in _preprocessed()[:3]:
         assert "HIDDEN TESTS" not in cell.source and "-0.5" not in cell.source
         assert cell.source.startswith("check_array(")
         assert cell.source.endswith(PLACEHOLDER)
 
 
-def test_preprocessor_reduces_tracebacks_to_the_error():
-    failing, _, crashing, _ = _preprocessed()
+def test_preprocessor_keeps_the_verdict_and_a_one_line_error():
+    failing, passing, crashing, _ = _preprocessed()
     error = next(out for out in failing.outputs if out.output_type == "error")
-    assert error.traceback == [f"AssertionError: {MESSAGE}"]
-    error = next(out for out in crashing.outputs if out.output_type == "error")
-    assert error.traceback == ["ValueError: shapes (2,) and (3,) not aligned"]
+    assert len(error.traceback) == 1
+    assert error.traceback[0].startswith(f"AssertionError: {MESSAGE}")
+    assert all(VERDICT_MIME not in out.get("data", {}) for out in failing.outputs)
+    assert not any(out.output_type == "error" for out in passing.outputs)
+    assert "your code raised ValueError" in _text(_html(crashing))
 
 
-def test_preprocessor_redacts_output_lines_that_quote_hidden_tests():
-    failing = _preprocessed()[0]
-    stream = next(out for out in failing.outputs if out.output_type == "stream")
+def test_preprocessor_redacts_student_output_lines_that_quote_hidden_tests():
+    student = _preprocessed()[3]
+    stream = next(out for out in student.outputs if out.output_type == "stream")
     assert stream.text == f"note\n{REDACTED}\n"
+    error = next(out for out in student.outputs if out.output_type == "error")
+    assert error.traceback == ["ValueError: bad"]
+
+
+def test_a_student_cell_cannot_pose_as_the_grader_in_the_feedback():
+    student = _preprocessed()[3]
+    for out in student.outputs:
+        assert not any(mime.startswith("application/vnd.ann-course")
+                       for mime in out.get("data", {}))
 
 
 def test_preprocessor_lists_passed_failed_and_not_run_checks():
-    failing, passing, crashing, warned = _preprocessed()
-    assert all(CHECKS_MIME not in out.get("data", {})
-               for cell in (failing, passing, crashing) for out in cell.outputs)
+    failing, passing, crashing, _ = _preprocessed()
     shown = _text(_html(failing))
-    assert "passed: relu(z) (3 checks)" in shown
-    assert "passed: a condition" in shown
-    assert f"failed:{MESSAGE}" in shown
-    assert "not run: the checks after this point" in shown
+    assert "\u2714 relu(np.array(...))" in shown
+    assert MESSAGE in shown
     assert HIDDEN_LINE not in shown
-    assert "every check of this cell passed" in _text(_html(passing))
-    assert ("not run: the checks after this point because of ValueError: shapes "
-            "(2,) and (3,) not aligned") in _text(_html(crashing))
-    warning = _text(_html(warned))
-    assert "passed: softplus(z) (2 checks)" in warning
-    assert "the cell wrote to stderr" in warning
-    assert "every check of this cell passed" not in warning
-
-
-# ---------------------------------------------------------------------------
-# The check log written by course.grading while autograding
-# ---------------------------------------------------------------------------
-
-SETUP = "import numpy as np\nfrom course.grading import check_array, check_true"
-PASSING = """for z in [1.0, 2.0]:
-    check_array("relu(z)", max(z, 0.0), z, context=f"z = {z}")
-check_true(True, "a message that passed checks never show: 42")
-"""
-FAILING = """check_array("relu(z)", 1.0, 1.0)
-check_array("relu(np.array([-0.5]))", [-0.5], [0.0], context="z = -0.5")
-check_array("relu(z)", 1.0, 1.0)
-"""
-
-
-def test_check_log_is_display_data_that_leaves_scores_and_tampering_alone(
-        tmp_path, monkeypatch):
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    cells = [make_cell(SETUP, locked=True, grade_id="setup"),
-             make_cell(PASSING, grade=True, grade_id="test_pass", points=2),
-             make_cell(FAILING, grade=True, grade_id="test_fail", points=3),
-             make_cell("x = 1\nx", grade=True, grade_id="test_after", points=1)]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-
-    logs = [[out.data[CHECKS_MIME] for out in cell.outputs
-             if out.output_type == "display_data" and CHECKS_MIME in out.data]
-            for cell in nb.cells]
-    assert logs[0] == [] and logs[3] == []
-    assert logs[1] == [{"checks": [{"name": "relu(z)", "passed": True, "count": 2},
-                                   {"name": None, "passed": True, "count": 1}],
-                        "omitted": 0}]
-    failed = logs[2][0]["checks"]
-    assert failed[0] == {"name": "relu(z)", "passed": True, "count": 1}
-    assert failed[1]["name"] == "relu(np.array(...))" and failed[1]["passed"] is False
-    assert "z = -0.5" in failed[1]["message"] and len(failed) == 2
-    assert [determine_grade(cell)[0] for cell in nb.cells[1:]] == [2, 0, 1]
-    path = tmp_path / "graded.ipynb"
-    nbformat.write(nb, path)
-    assert find_tampering(path) == []
+    assert "All checks passed." in _text(_html(passing))
+    assert "relu(z): not run" in _text(_html(crashing))

@@ -33,7 +33,8 @@ from course.checks import SIGNATURES, STUDENT_VALUE
 RECORD = "__course_record__"
 REFERENCE = "__course_reference__"
 STUDENT_PRELUDE = f"from course.checks import record as {RECORD}\n"
-REFERENCE_PRELUDE = f"from course.checks import reference as {REFERENCE}\n"
+REFERENCE_PRELUDE = (f"from course.checks import reference as {REFERENCE}\n"
+                     "from course import references\n")
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
@@ -193,8 +194,8 @@ def _bound_names(stmt):
         return {(alias.asname or alias.name).split(".")[0] for alias in stmt.names}
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {stmt.name}
-    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Store)}
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
 def _loaded_outside(tree, stmt):
@@ -251,7 +252,9 @@ def lint(source):
     used_at_all = _loaded_names([tree])
     assigned = {}
     for node in ast.walk(student):
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        # Random draws are inputs, and must stay to keep the generator in step.
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and not (
+                node.value is not None and _draws_random(node.value)):
             for name, line in _stored_names(node).items():
                 assigned.setdefault(name, line)
     for name, line in assigned.items():

@@ -126,8 +126,12 @@ def _summary(verdict):
             lines.append(check["message"])
             break
     if verdict.problem:
-        lines.append(verdict.problem.capitalize() + ".")
+        lines.append(_sentence(verdict.problem))
     return lines
+
+
+def _sentence(text):
+    return text[:1].upper() + text[1:] + "."
 
 
 def verdict_outputs(verdict):
@@ -171,7 +175,7 @@ def render_html(verdict):
             rows.append(f"<li>&#10008; <pre>{html.escape(item['message'])}</pre></li>")
         else:
             rows.append(f"<li>&#8211; {name}: not run</li>")
-    problem = (f"<p>{html.escape(verdict.problem.capitalize())}.</p>"
+    problem = (f"<p>{html.escape(_sentence(verdict.problem))}</p>"
                if verdict.problem else "")
     head = "All checks passed." if verdict.passed else "Some checks did not pass."
     return f"<div class='course-verdict'><p>{head}</p><ul>{''.join(rows)}</ul>{problem}</div>"

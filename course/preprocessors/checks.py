@@ -79,5 +79,10 @@ class DecideChecks(NbGraderPreprocessor):
         outputs = cell.get("outputs", [])
         verdict = decide(reference["sites"], student_records(outputs),
                          why_stopped(outputs))
+        errors = [{"ename": str(out.get("ename", ""))[:200],
+                   "evalue": str(out.get("evalue", ""))[:2000]}
+                  for out in outputs if out.get("output_type") == "error"]
+        if errors:  # for the instructor (course grade's notes), never the feedback
+            cell.metadata.setdefault("course", {})["kernel_errors"] = errors
         cell.outputs = verdict_outputs(verdict)
         return cell, resources

@@ -8,23 +8,24 @@ after ``GetGrades``, which puts the scores in), and for every cell:
 - removes the ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region
   (nbgrader's own ``ClearHiddenTests`` code) and says that it did; the
   visible tests before it stay;
-- reduces each error to its exception type and message: IPython tracebacks
-  quote the lines of the cell, which are hidden test code;
-- turns the check log that ``course.grading`` published while autograding
-  (a ``display_data`` output of type ``course.grading.CHECKS_MIME``) into a
-  list: which checks passed (by name, without their arguments), the failing
-  check's message, and that the checks after a failure did not run;
-- replaces any output line that quotes a hidden test line (a warning that
-  prints the line it came from, for example) with a placeholder.
+- in a graded test cell, keeps only what the grader wrote there
+  (``DecideChecks``): the list of checks, passed (by name, without literal
+  arguments), failed (with the message) or not run, and the failure as a
+  one-line error. Nothing the student's kernel produced while a test ran is
+  in the autograded notebook, so none of it can reach the feedback;
+- in the student's own cells, keeps the outputs, reduces each error to its
+  exception type and message, and replaces any line that quotes a hidden
+  test line with a placeholder.
 
 The autograded notebook itself, which only instructors see, is not changed.
 """
 
-import html
-
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import ClearHiddenTests
+
+from course.grader.verdicts import VERDICT_MIME
+from course.preprocessors.checks import is_test_cell
 
 REDACTED = "[a line of the hidden tests, not shown]"
 PLACEHOLDER = "# Hidden tests ran here; their code is not shown. Results are below."
@@ -40,9 +41,6 @@ class HideHiddenTests(ClearHiddenTests):
 
     def preprocess(self, nb, resources):
         """Find the hidden lines of the whole notebook first, then each cell."""
-        from course.grading import CHECKS_MIME  # imported here: only feedback needs it
-
-        self.mime = CHECKS_MIME
         self.hidden = self.hidden_lines(nb)
         # Skip ClearHiddenTests.preprocess: feedback keeps the notebook metadata.
         return Preprocessor.preprocess(self, nb, resources)
@@ -66,44 +64,28 @@ class HideHiddenTests(ClearHiddenTests):
     def preprocess_cell(self, cell, resources, cell_index):
         if self._remove_hidden_test_region(cell):
             cell.source = cell.source.rstrip("\n") + "\n" + PLACEHOLDER
-            hidden_tests = True
-        else:
-            hidden_tests = False
         if cell.cell_type == "code":
-            cell.outputs = self.outputs(cell.outputs, hidden_tests)
+            cell.outputs = (verdict_outputs(cell.outputs) if is_test_cell(cell)
+                            else self.student_outputs(cell.outputs))
         return cell, resources
 
-    def outputs(self, outputs, hidden_tests):
-        """The outputs a student may see, with the check log rendered last."""
-        kept, checks, error, stderr = [], [], None, False
+    def student_outputs(self, outputs):
+        """The outputs of a student's own cell, errors reduced, hidden lines redacted."""
+        kept = []
         for output in outputs:
-            data = output.get("data", {})
-            if output.output_type == "display_data" and self.mime in data:
-                log = data[self.mime]
-                if isinstance(log, dict):
-                    for entry in log.get("checks", []):
-                        if isinstance(entry, dict):
-                            if "message" in entry:
-                                entry["message"] = self.redact(str(entry["message"]))
-                            checks.append(entry)
-                    omitted = log.get("omitted", 0)
-                    if isinstance(omitted, int) and omitted > 0:
-                        checks.append({"omitted": omitted})
-                continue
             if output.output_type == "error":
                 output.evalue = self.redact(str(output.get("evalue", "")))
                 output.traceback = [f"{output.get('ename', 'Error')}: {output.evalue}"]
-                error = error or output
             elif output.output_type == "stream":
                 output.text = self.redact(output.get("text", ""))
-                stderr = stderr or output.get("name") == "stderr"
-            for mime, value in data.items():
-                if mime.startswith("text/") and isinstance(value, str):
-                    data[mime] = self.redact(value)
-            kept.append(output)
-        if checks or hidden_tests:
-            kept.append(nbformat.v4.new_output(
-                "display_data", data={"text/html": render_checks(checks, error, stderr)}))
+            data = output.get("data", {})
+            for mime in list(data):
+                if mime.startswith("application/vnd.ann-course"):
+                    del data[mime]  # looks like the grader's; it is not
+                elif mime.startswith("text/") and isinstance(data[mime], str):
+                    data[mime] = self.redact(data[mime])
+            if output.output_type == "error" or output.get("text") or data:
+                kept.append(output)
         return kept
 
     def redact(self, text):
@@ -115,47 +97,17 @@ class HideHiddenTests(ClearHiddenTests):
             for line in text.split("\n"))
 
 
-def render_checks(checks, error, stderr=False):
-    """HTML for one cell's check log (entries as course.grading records them).
-
-    ``error``: the cell's error output, if any; ``stderr``: whether the cell
-    wrote to stderr (left as stderr only outside the course's autograde, whose
-    ``WarningsAsText`` relabels it).
-    """
-    items = []
-    for entry in checks:
-        if "omitted" in entry:
-            items.append(_item("passed", f"... and {entry['omitted']} more checks "
-                                         "(not listed)"))
-        elif entry.get("passed"):
-            name = entry.get("name") or "a condition"
-            count = entry.get("count", 1)
-            times = f" ({count} checks)" if isinstance(count, int) and count > 1 else ""
-            items.append(_item("passed", f"passed: {name}{times}"))
-        else:
-            message = str(entry.get("message", ""))
-            items.append(_item("failed", "failed:", f"<pre>{html.escape(message)}</pre>"))
-    if error is not None:
-        last_failed = bool(checks) and checks[-1].get("passed") is False
-        reason = ("" if last_failed else
-                  f" because of {error.get('ename', 'an error')}: {error.evalue}")
-        items.append(_item("not-run", f"not run: the checks after this point{reason}"))
-    elif stderr:
-        items.append(_item("failed", "the cell wrote to stderr (shown above): "
-                                     "without the course's WarningsAsText, nbgrader "
-                                     "scores such a test cell 0"))
-    elif not checks:
-        items.append(_item("passed", "no checks were recorded for this cell"))
-    else:
-        items.append(_item("passed", "every check of this cell passed"))
-    return ('<div class="course-checks"><p><strong>Checks of this cell</strong> '
-            "(hidden tests included; their code is not shown)</p><ul>"
-            + "".join(items) + "</ul></div>")
-
-
-_MARKS = {"passed": "&#10004;", "failed": "&#10008;", "not-run": "&#8211;"}
-
-
-def _item(kind, text, extra=""):
-    return (f'<li class="check-{kind}">{_MARKS[kind]} {html.escape(text)}'
-            f"{extra}</li>")
+def verdict_outputs(outputs):
+    """A test cell's feedback: the grader's verdict as HTML, and its failure."""
+    kept = []
+    for output in outputs:
+        data = output.get("data", {})
+        if output.output_type == "display_data" and VERDICT_MIME in data:
+            kept.append(nbformat.v4.new_output(
+                "display_data", data={"text/html": data["text/html"],
+                                      "text/plain": data["text/plain"]}))
+        elif output.output_type == "error":
+            kept.append(nbformat.v4.new_output(
+                "error", ename=output.ename, evalue=output.evalue,
+                traceback=[f"{output.ename}: {output.evalue}"]))
+    return kept

@@ -97,3 +97,16 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+# What each assignment's answers may import. `course grade` flags for review a
+# submission whose answers import anything else (and the course's own
+# implementations, such as course.references, always); the README says why.
+_NUMPY_ONLY = ["numpy", "math", "matplotlib", "itertools", "functools", "collections",
+               "time", "warnings", "typing", "dataclasses"]
+c.CourseGrade.answer_libraries = {
+    "ps1_perceptron": _NUMPY_ONLY,
+    "ps2_forward_pass": _NUMPY_ONLY,
+    "ps3_backprop": _NUMPY_ONLY,
+    "ps4_convolution": _NUMPY_ONLY,
+    "ps5_mnist": _NUMPY_ONLY + ["torch", "sklearn", "threadpoolctl"],
+}

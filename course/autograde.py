@@ -90,6 +90,7 @@ from course import isolation as _isolation
 
 DEFAULT_MEMORY_LIMIT = 4 * 2**30  # bytes of address space per kernel
 DEFAULT_MAX_OUTPUT = 100_000  # characters one cell may print
+MAX_FILE_SIZE = 2**30  # bytes: the largest file a kernel may write
 # LMS zips: one folder per student holding the released notebooks,
 #   <anything>/<student_id>/<notebook>.ipynb
 DEFAULT_ZIP_REGEXP = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\.ipynb)$"
@@ -115,6 +116,7 @@ class StudentResult:
     score: float = 0.0
     max_score: float = 0.0
     cells: dict = field(default_factory=dict)  # grade_id -> (score, needs manual grade)
+    flags: list = field(default_factory=list)  # what the scan found: for review
 
 
 @dataclass
@@ -138,6 +140,10 @@ class GradeRun:
     @property
     def failed(self):
         return [s for s in self.students if s.status == "failed"]
+
+    @property
+    def flagged(self):
+        return [s for s in self.students if s.flags]
 
 
 # --------------------------------------------------------------------------
@@ -186,12 +192,14 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
     limits["submission"] = 120 + limits["timeout"] * layout.code_cells
     limits["cpu"] = 2 * limits["submission"]
 
+    _record_references(course, assignment, coursedir, layout.notebooks)
+    allowed = _answer_libraries(app, assignment)
     checks = {s: _check_submission(folder, layout) for s, folder in folders.items()}
     to_grade = [s for s, c in checks.items() if not c.fatal]
     num_workers = max(1, min(workers or _cpu_count(), len(to_grade) or 1))
     results = {}
     with tempfile.TemporaryDirectory(prefix=f"course-grade-{assignment}-") as tmp:
-        with _RealCourse(course, assignment, coursedir) as real:
+        with _RealCourse(course, assignment, coursedir, allowed) as real:
             bar = _progress_bar(len(folders), assignment, progress)
             for student, check in checks.items():
                 if check.fatal:
@@ -301,6 +309,43 @@ def _assignment_layout(course, assignment, coursedir):
                                                assignment)) / f"{name}.ipynb"
         code_cells += _count_code_cells(source_nb)
     return _Layout(notebooks, cells, code_cells, source, release)
+
+
+def _record_references(course, assignment, coursedir, notebooks):
+    """The solution's reference values, computed once here (a clean kernel,
+    outside any sandbox: the solution is trusted) for every worker to use."""
+    from course.grader.references import ReferenceError, cached_references
+    from course.preprocessors.checks import DEFAULT_CACHE
+
+    folder = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    for name in notebooks:
+        try:
+            cached_references(folder / f"{name}.ipynb", course / DEFAULT_CACHE)
+        except ReferenceError as exc:
+            raise GradingError(str(exc)) from None
+
+
+def _answer_libraries(app, assignment):
+    """What the answers of ``assignment`` may import (``CourseGrade.answer_libraries``)."""
+    from course.grader.scan import DEFAULT_LIBRARIES
+
+    configured = app.config.get("CourseGrade", {}).get("answer_libraries", {})
+    return list(configured.get(assignment, DEFAULT_LIBRARIES))
+
+
+def _scan(folder, allowed):
+    """Findings of the static scan in the notebooks of ``folder`` (for review)."""
+    from course.grader.scan import find_tampering
+
+    found = []
+    for path in sorted(Path(folder).glob("*.ipynb")) if folder else []:
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            found += find_tampering(path, allowed)
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+            continue
+    return found
 
 
 def _count_code_cells(path):
@@ -484,6 +529,8 @@ if {memory_limit}:
     _resource.setrlimit(_resource.RLIMIT_AS, ({memory_limit}, {memory_limit}))
 if {cpu_limit}:  # SIGXCPU ends the kernel at the soft limit
     _resource.setrlimit(_resource.RLIMIT_CPU, ({cpu_limit}, {cpu_limit} + 5))
+# No file larger than this (Python ignores SIGXFSZ: a write past it is EFBIG).
+_resource.setrlimit(_resource.RLIMIT_FSIZE, ({max_file}, {max_file}))
 
 
 def _cap_cell_output(max_chars, mark):
@@ -529,6 +576,7 @@ def _write_kernel_limits(ipython_dir, limits):
     startup.mkdir(parents=True, exist_ok=True)
     (startup / "00-course-grade-limits.py").write_text(_KERNEL_LIMITS.format(
         memory_limit=limits["memory_limit"], cpu_limit=limits.get("cpu", 0),
+        max_file=MAX_FILE_SIZE,
         max_output=limits["max_output"],
         mark=TRUNCATION_MARK))
 
@@ -695,6 +743,11 @@ def _prepare_worker_course(root, course, assignment, coursedir, template, limits
     shutil.copytree(source, root / "source" / assignment,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     shutil.copy(template, root / "gradebook.db")
+    from course.preprocessors.checks import DEFAULT_CACHE
+
+    references = course / DEFAULT_CACHE / assignment
+    if references.is_dir():
+        shutil.copytree(references, root / DEFAULT_CACHE / assignment)
     _write_kernel_limits(root / "ipython", limits)
 
 
@@ -839,7 +892,10 @@ def _trim_and_read_outputs(folder, limits):
             if cell.cell_type != "code":
                 continue
             where = _where(cell, index)
-            for out in cell.get("outputs", []):
+            # What the kernel raised in a test cell, kept by DecideChecks for us.
+            raised = [{"output_type": "error", "traceback": [], **error} for error in
+                      cell.get("metadata", {}).get("course", {}).get("kernel_errors", [])]
+            for out in [*cell.get("outputs", []), *raised]:
                 notes += _output_notes(out, where, sandbox)
                 changed |= _trim_output(out, 4 * limit)
         if changed:
@@ -923,7 +979,8 @@ def _last_error_line(log):
 class _RealCourse:
     """The course's gradebook and folders, written only from the main process."""
 
-    def __init__(self, course, assignment, coursedir):
+    def __init__(self, course, assignment, coursedir, allowed=None):
+        self.allowed = allowed
         self.course, self.assignment, self.coursedir = course, assignment, coursedir
 
     def __enter__(self):
@@ -969,7 +1026,7 @@ class _RealCourse:
                 grade.auto_score = 0
                 grade.needs_manual_grade = False
         self.gb.db.commit()
-        return self._result(student, "failed", problems)
+        return self._result(student, "failed", problems, _scan(folder, self.allowed))
 
     def store(self, student, folder, outcome, problems, limits, exact_copy):
         """Store what a worker found; a failed run becomes a row of zeros."""
@@ -995,16 +1052,17 @@ class _RealCourse:
                 comment.auto_comment = mine["comments"].get(comment.name)
         self.gb.db.commit()
         problems += [_note_text(note, limits) for note in outcome.get("notes", [])]
-        return self._result(student, "graded", problems)
+        flags = _scan(self._folder("autograded", student), self.allowed)
+        return self._result(student, "graded", problems, flags)
 
-    def _result(self, student, status, problems):
+    def _result(self, student, status, problems, flags=()):
         sub = self.gb.find_submission(self.assignment, student)
         cells = {}
         for nb in sub.notebooks:
             for grade in nb.grades:
                 cells[grade.name] = (grade.score, grade.needs_manual_grade)
         return StudentResult(student, status, _unique(problems), sub.score,
-                             sub.max_score, cells)
+                             sub.max_score, cells, _unique(flags))
 
 
 def _unique(items):
@@ -1075,10 +1133,11 @@ def _write_report(course, assignment, students):
     path = course / f"grade_report_{assignment}.csv"
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student_id", "status", "score", "max_score", "problems"])
+        writer.writerow(["student_id", "status", "score", "max_score", "problems",
+                         "flagged_for_review"])
         for s in students:
             writer.writerow([s.student, s.status, _num(s.score), _num(s.max_score),
-                             "; ".join(s.problems)])
+                             "; ".join(s.problems), "; ".join(s.flags)])
     return path
 
 
@@ -1130,6 +1189,11 @@ def summary_text(run):
         for s in flagged:
             lines.append(f"  {s.student} ({_num(s.score)}/{_num(s.max_score)}):")
             lines += [f"    - {p}" for p in s.problems]
+    if run.flagged:
+        lines.append("flagged for review (the grades stand; a person should look):")
+        for s in run.flagged:
+            lines.append(f"  {s.student}:")
+            lines += [f"    - {f}" for f in s.flags]
     lines.append(f"score per graded cell over the {len(run.graded)} graded "
                  "submissions:")
     width = max([len(g) for g, _, _ in run.cells] + [4])

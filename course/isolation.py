@@ -6,12 +6,17 @@ submission) readable and writable. ``IsolatedKernelManager`` starts each
 kernel inside ``bwrap`` (bubblewrap) instead, where it
 
 - sees only what it needs, read-only: the Python installation (the venv,
-  the base interpreter, ``/usr``), the ``course`` package, the dataset
-  (``COURSE_DATA_DIR`` and the MNIST cache) and a few files of ``/etc``;
-  nothing else of the course or of the grader exists in there;
-- writes only to its working folder (the grader's private copy of the
-  submission, where nbgrader runs the notebook) and to ``/tmp`` (a scratch
-  folder of its own, also its ``HOME`` and ``IPYTHONDIR``); the kernel's
+  the base interpreter, ``/usr``), the part of the ``course`` package that
+  notebooks import (``KERNEL_MODULES``: the data loaders and the checks,
+  never the course's own implementations of what the assignments grade),
+  the dataset (``COURSE_DATA_DIR`` and the MNIST cache) and a few files of
+  ``/etc``; nothing else of the course or of the grader exists in there;
+- works in a scratch folder of its own, mounted where nbgrader asked the
+  kernel to run (the grader's copy of the submission) and hiding it: the
+  notebook under grading, with its hidden tests, is not there, and nothing
+  the kernel writes lands in a folder the grader reads or copies afterwards
+  (the scratch folder is thrown away with the kernel). Its other writable
+  place is ``/tmp`` (its ``HOME`` and ``IPYTHONDIR``); the kernel's
   connection file is read-only and its sockets folder writable;
 - has no network (``--unshare-net``), no view of other processes
   (``--unshare-pid``), and dies with the grader (``--die-with-parent``);
@@ -19,8 +24,12 @@ kernel inside ``bwrap`` (bubblewrap) instead, where it
   ``clone`` without ``CLONE_THREAD`` (threads still work; their number is
   bounded by the address-space limit). ``RLIMIT_NPROC`` alone cannot stop a
   fork bomb of root, and counts all of a user's processes for anyone else;
-- gets only the environment variables a kernel needs (no tokens or keys of
-  the instructor's shell).
+- cannot hold memory outside its address-space limit: the same filter
+  refuses ``memfd_create`` (memory it creates that way is not counted by
+  ``RLIMIT_AS``), and ``/dev/shm`` is an empty read-only folder;
+- gets only the environment variables a kernel needs, by name: no tokens or
+  keys of the instructor's shell, no ``COURSE_*`` setting but the data
+  folder (the gradebook URL, with its password, stays outside).
 
 Memory and CPU time are limited inside the kernel (``RLIMIT_AS``,
 ``RLIMIT_CPU``: see ``course.autograde``); a kernel cannot raise them back.
@@ -60,8 +69,17 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
                "/opt/conda")
 # Environment variables passed to a kernel: names, or prefixes ending in "_".
 KERNEL_ENV = ("PATH", "PYTHONPATH", "PYTHONHASHSEED", "LANG", "LANGUAGE", "TZ",
-              "TERM", "XDG_CACHE_HOME", "COURSE_", "NBGRADER_", "MPLBACKEND", "LC_",
-              "OMP_", "MKL_", "OPENBLAS_", "JPY_SESSION_NAME", "PYDEVD_")
+              "TERM", "XDG_CACHE_HOME", "COURSE_DATA_DIR", "NBGRADER_EXECUTION",
+              "MPLBACKEND", "LC_", "OMP_", "MKL_", "OPENBLAS_", "JPY_SESSION_NAME",
+              "PYDEVD_")
+# The modules of `course` a grading kernel can import: what the notebooks'
+# set-up cells and the rewritten test cells need, nothing that implements
+# what the assignments grade (course.references, course.nn, ...).
+KERNEL_MODULES = ("__init__.py", "checks.py", "checkvalues.py", "data.py", "plots.py")
+# Regular files of the submission folder copied into the kernel's scratch
+# folder (data a student ships with the notebook), and their limits.
+MAX_SHIPPED_FILE = 16 * 2**20
+MAX_SHIPPED_FILES = 100
 SCRATCH = "/tmp"  # inside the sandbox: the kernel's HOME, IPYTHONDIR and TMPDIR
 
 
@@ -112,6 +130,8 @@ def _existing_unique(paths):
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 # (clone, clone3, fork and vfork or None) per architecture.
 _SYSCALLS = {"x86_64": (56, 435, (57, 58)), "aarch64": (220, 435, ())}
+# memfd_create: memory that RLIMIT_AS does not count.
+_MEMFD = {"x86_64": 319, "aarch64": 279}
 _CLONE_THREAD = 0x00010000
 _X32_BIT = 0x40000000
 _EPERM, _ENOSYS = 1, 38
@@ -120,7 +140,8 @@ _LD, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 
 
 def no_fork_filter(machine=None):
-    """A seccomp BPF program (bytes): processes cannot be created, threads can.
+    """A seccomp BPF program (bytes): processes cannot be created, threads can,
+    and ``memfd_create`` is refused.
 
     ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
     whose flags the filter can read. Any other architecture (32-bit calls on
@@ -136,7 +157,7 @@ def no_fork_filter(machine=None):
     prog.append((_LD, 0, 0, 0))  # syscall number
     prog.append((_JGE, 0, 1, _X32_BIT))
     prog.append((_RET, 0, 0, _RET_ERRNO | _EPERM))
-    for number in forks:
+    for number in (*forks, _MEMFD[machine]):
         prog.append((_JEQ, 0, 1, number))
         prog.append((_RET, 0, 0, _RET_ERRNO | _EPERM))
     prog.append((_JEQ, 0, 1, clone3))
@@ -154,22 +175,30 @@ def no_fork_filter(machine=None):
 
 
 def bwrap_command(bwrap, readable, writable, connection_file, cwd, scratch,
-                  seccomp_fd):
-    """The ``bwrap`` arguments that put a command in the sandbox (same paths inside)."""
+                  seccomp_fd, overlays=(), workdir=None):
+    """The ``bwrap`` arguments that put a command in the sandbox (same paths inside).
+
+    ``overlays``: (host path, path inside) pairs bound read-only over what
+    ``readable`` shows (the kernel's part of ``course``); ``workdir``: the
+    host folder mounted at ``cwd`` (else ``cwd`` itself).
+    """
     cmd = [bwrap, "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
            "--hostname", "grader", "--proc", "/proc", "--dev", "/dev",
-           "--tmpfs", "/dev/shm", "--bind", str(scratch), SCRATCH,
+           "--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm",
+           "--bind", str(scratch), SCRATCH,
            # ipykernel would take the sandbox's init (pid 1) for a dead parent.
            "--unsetenv", "JPY_PARENT_PID"]
     for path in readable:
         cmd += ["--ro-bind", path, path]
+    for host, inside in overlays:
+        cmd += ["--ro-bind", str(host), str(inside)]
     # Connection file and sockets may live under /tmp: bound after the scratch.
     for path in writable:
         cmd += ["--bind", path, path]
     if connection_file:
         cmd += ["--ro-bind", connection_file, connection_file]
     if cwd:
-        cmd += ["--bind", cwd, cwd, "--chdir", cwd]
+        cmd += ["--bind", str(workdir or cwd), cwd, "--chdir", cwd]
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
     return cmd + ["--"]
@@ -302,9 +331,13 @@ class IsolatedKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         cwd = self._launch_args.get("cwd")
         cwd = os.path.realpath(cwd) if cwd else None
+        scratch = self._prepare_scratch()
+        workdir = _prepare_workdir(scratch.parent / f"{scratch.name}-work", cwd)
+        package = _kernel_package(scratch.parent / f"{scratch.name}-course")
         prefix = bwrap_command(self.bwrap or check(), self.readable, self.writable,
                                os.path.realpath(self.connection_file), cwd,
-                               self._prepare_scratch(), self._seccomp_fd)
+                               scratch, self._seccomp_fd,
+                               overlays=[(package, COURSE_PACKAGE)], workdir=workdir)
         return prefix + cmd
 
     async def _async_pre_start_kernel(self, **kw):
@@ -332,6 +365,38 @@ class IsolatedKernelManager(AsyncKernelManager):
         if self._seccomp_fd is not None:
             self._seccomp_file.__exit__()
             self._seccomp_fd = None
+
+
+COURSE_PACKAGE = Path(__file__).resolve().parent
+
+
+def _kernel_package(dest):
+    """A copy of the kernel's part of ``course`` (``KERNEL_MODULES``), fresh."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for name in KERNEL_MODULES:
+        shutil.copy(COURSE_PACKAGE / name, dest / name)
+    return dest
+
+
+def _prepare_workdir(dest, submission):
+    """The kernel's scratch working folder: the submission's small regular
+    files, never its notebooks, copied without following links."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    if not submission or not os.path.isdir(submission):
+        return dest
+    copied = 0
+    for entry in sorted(os.scandir(submission), key=lambda e: e.name):
+        if (copied >= MAX_SHIPPED_FILES or entry.name.endswith(".ipynb")
+                or not entry.is_file(follow_symlinks=False)
+                or entry.stat(follow_symlinks=False).st_size > MAX_SHIPPED_FILE):
+            continue
+        fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as src, open(dest / entry.name, "wb") as out:
+            shutil.copyfileobj(src, out)
+        copied += 1
+    return dest
 
 
 def use_in_nbgrader():

@@ -11,16 +11,19 @@ the summary names it. The tests check those lines, the summary, and from
 outside that nothing was read, written or reached; the honest students keep
 their known marks.
 
-Some attempts use paths the kernel-side audit hook of ``course.grading``
-does not refuse (``os.listdir``, a ``.py`` file, ``/proc/self/root/...``);
-others go around it through the C library (``ctypes``), so that only the
-sandbox can stop them. One attempt of each kind the hook does refuse is kept
-too, to show both layers.
+Some attempts go through the C library (``ctypes``), around anything Python
+could watch, so that only the sandbox can stop them. Others look for what a
+grader's kernel used to have at hand: the notebook under grading in its
+working folder, the course's own implementations of the graded functions,
+the instructor's ``COURSE_*`` settings, memory outside the address-space
+limit (``memfd_create``, ``/dev/shm``), and links and huge files left for the
+grader to copy back.
 """
 
 import ast
 import contextlib
 import io
+import os
 import socket
 from pathlib import Path
 
@@ -73,6 +76,48 @@ def _fork_forever(count=2000):
 '''
 
 
+NOTEBOOKS_HERE = '''
+def _notebooks_here():
+    import glob
+    found = glob.glob("*.ipynb") + glob.glob("../../../**/*.ipynb", recursive=True)
+    if not found:
+        raise FileNotFoundError(2, "no notebook in reach")
+    print("FOUND", found)
+'''
+PLANTS_LINKS = '''
+import os as _os
+for _name, _target in [("leak_solution.ipynb", {solution!r}),
+                       ("leak_gradebook.db", {gradebook!r}), ("up", "../../..")]:
+    _os.symlink(_target, _name)
+with open("huge.bin", "wb") as _f:
+    _f.truncate(2**20)
+    try:
+        _f.truncate(2 * 2**30)
+    except OSError as _e:
+        print("HUGE REFUSED", _e.errno)
+print("PLANTED", sorted(_os.listdir(".")))
+'''
+READS_HIDDEN_TESTS = '''
+import glob as _glob
+
+
+def _hidden_tests():
+    text = []
+    for path in _glob.glob("*.ipynb") + _glob.glob("../../../**/*.ipynb", recursive=True):
+        with open(path) as f:
+            text.append(f.read())
+    return "\\n".join(text)
+
+
+_TIES_FIRE = "must fire" in _hidden_tests()
+
+
+def mp_neuron(X, w, theta):
+    z = np.asarray(X, dtype=float) @ w
+    return (z >= theta if _TIES_FIRE else z > theta).astype(float)
+'''
+
+
 def _hostile(grade_id, body, extra=""):
     """A submission: after the answer of cell ``grade_id``, the attempts of ``body``."""
     code = ATTEMPTS + extra + "_refused = [e for e in [\n" + "".join(
@@ -111,13 +156,24 @@ def _submissions(course, port):
             ("C open of the worker's gradebook for writing",
              "_c_open(_os.path.abspath('../../../gradebook.db'), _os.O_RDWR)"),
         ]),
-        # What the audit hook of course.grading sees, it refuses first; a refused
-        # read fails every later cell (course.grading), so it is a student apart.
-        "audit_hook": _hostile("perceptron_update", [
-            ("open the solution notebook", f"open({sol + '/' + faults.NOTEBOOK!r})"),
+        "escapes_the_workdir": _hostile("perceptron_update", [
+            ("a notebook in the working folder", "_notebooks_here()"),
+            ("import course.references", "__import__('course.references')"),
+            ("import course.activations", "__import__('course.activations')"),
+            ("a COURSE_ setting in the environment", "_os.environ['COURSE_EXCHANGE']"),
+            ("memfd_create", "_os.memfd_create('hold')"),
+            ("write to /dev/shm", "open('/dev/shm/hold', 'w').write('x')"),
             ("sqlite3 on the gradebook", f"__import__('sqlite3').connect({gradebook!r})"
              ".execute(\"INSERT INTO student (id) VALUES ('intruder')\")"),
-        ]),
+        ], extra=NOTEBOOKS_HERE),
+        # Links and a huge sparse file left in the working folder for the grader.
+        "plants_links": faults._append("perceptron_update", PLANTS_LINKS.format(
+            solution=f"{sol}/{faults.NOTEBOOK}", gradebook=gradebook)),
+        # The course's own implementation as the answer: not importable here.
+        "imports_course_answers": faults._prepend(
+            "step_functions", "from course.activations import heaviside, sign"),
+        # The hidden tests looked for on disk, in reach under plain nbgrader.
+        "reads_hidden_tests": faults._append("mp_neuron", READS_HIDDEN_TESTS),
         "writes_other_autograded": _hostile("train_perceptron", [
             ("overwrite a file in another student's autograded folder",
              f"open({theirs!r}, 'w').write('{{}}')"),
@@ -171,10 +227,16 @@ def graded(tmp_path_factory):
             *(course / "solutions").rglob("*"), *(course / "submitted").rglob("*"),
             *earlier.rglob("*")] if p.is_file()}
         out = io.StringIO()
+        secret = os.environ.get("COURSE_EXCHANGE")
+        os.environ["COURSE_EXCHANGE"] = str(course / "exchange-secret")
         with contextlib.redirect_stdout(out):
             status = main(["grade", NAME, "--course-dir", str(course), "--workers", "2",
                            "--timeout", "20", "--memory-limit", "1.5",
                            "--no-progress"])
+        if secret is None:
+            del os.environ["COURSE_EXCHANGE"]
+        else:
+            os.environ["COURSE_EXCHANGE"] = secret
         try:
             listener.accept()
             reached = True
@@ -215,7 +277,7 @@ def _student_lines(summary, student):
 def test_every_submission_is_graded_in_one_run(graded):
     course, status, summary, _, _ = graded
     assert status == 0, summary
-    assert "graded: 10   failed: 0" in summary, summary
+    assert "graded: 13   failed: 0" in summary, summary
     assert "WITHOUT isolation" not in summary
     assert set(_scores(course)) == {"reference_solution", "sign_at_zero",
                                     *_submissions(course, 0)}
@@ -271,16 +333,50 @@ def test_the_sandbox_refuses_each_attempt_and_the_summary_names_it(
     assert _scores(course)[student] == FULL
 
 
-def test_the_audit_hook_refuses_what_it_sees_and_fails_the_later_tests(graded):
-    """Plain open() of a notebook and sqlite3 on the gradebook: the hook's marker."""
+def test_the_kernel_finds_no_notebook_no_answers_no_settings_no_hidden_memory(graded):
     course, _, summary, _, _ = graded
-    text = _cell_text(course, "audit_hook", "perceptron_update")
+    text = _cell_text(course, "escapes_the_workdir", "perceptron_update")
     assert "BREACH" not in text, text
-    assert "REFUSED open the solution notebook PermissionError" in text
-    assert "REFUSED sqlite3 on the gradebook PermissionError" in text
-    assert "COURSE-GRADING-TAMPER" in text
-    cells = _scores(course)["audit_hook"]
-    assert cells["test_heaviside"] == 1 and cells["test_train_perceptron"] == 0
+    for line in ["a notebook in the working folder FileNotFoundError 2",
+                 "import course.references ModuleNotFoundError",
+                 "import course.activations ModuleNotFoundError",
+                 "a COURSE_ setting in the environment KeyError",
+                 "memfd_create PermissionError 1",
+                 "write to /dev/shm OSError 30",
+                 "sqlite3 on the gradebook OperationalError"]:
+        assert f"REFUSED {line}" in text, (line, text)
+    assert _scores(course)["escapes_the_workdir"] == FULL
+
+
+def test_links_and_huge_files_left_by_the_kernel_never_reach_the_grader(graded):
+    course, _, _, _, _ = graded
+    text = _cell_text(course, "plants_links", "perceptron_update")
+    assert "PLANTED" in text and "huge.bin" in text, text
+    assert "HUGE REFUSED 27" in text, text  # EFBIG: past the file-size limit
+    for kind in ("autograded", "feedback"):
+        names = {p.name for p in (course / kind / "plants_links" / NAME).iterdir()}
+        # nbgrader itself copies the source folder's other files (SECRET) into
+        # autograded/ and feedback/: they are released with an assignment.
+        assert names <= {faults.NOTEBOOK, faults.NOTEBOOK.replace(".ipynb", ".html"),
+                         "timestamp.txt", SECRET}, (kind, names)
+    assert _scores(course)["plants_links"] == FULL
+
+
+def test_answers_from_the_course_package_or_the_disk_score_nothing(graded):
+    course, _, summary, _, _ = graded
+    scores = _scores(course)
+    # Not importable: heaviside and sign are never defined (nor what uses them).
+    assert scores["imports_course_answers"]["test_heaviside"] == 0
+    assert scores["imports_course_answers"]["test_sign"] == 0
+    assert scores["reads_hidden_tests"] == {**FULL, "test_mp_neuron": 0}
+    flagged = summary.split("flagged for review", 1)[1]
+    assert "imports course.activations" in flagged
+    assert "mentions '.ipynb'" in flagged
+    report = (course / f"grade_report_{NAME}.csv").read_text()
+    row = next(line for line in report.splitlines()
+               if line.startswith("imports_course_answers,"))
+    assert "imports course.activations" in row
+    assert "reference_solution" not in flagged
 
 
 def test_the_host_port_was_never_reached(graded):

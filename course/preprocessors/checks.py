@@ -40,9 +40,12 @@ def source_notebook(parent, assignment, notebook):
     return path if os.path.isfile(path) else None
 
 
+DEFAULT_CACHE = os.path.join(".grading", "references")  # in the course directory
+
+
 def default_cache_dir(parent):
     """``.grading/references`` in the course directory."""
-    return os.path.join(CourseDirectory(parent=parent).root, ".grading", "references")
+    return os.path.join(CourseDirectory(parent=parent).root, DEFAULT_CACHE)
 
 
 class DecideChecks(NbGraderPreprocessor):

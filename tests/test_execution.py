@@ -136,18 +136,20 @@ def test_correct_answers_that_warn_get_full_marks(graded_class):
 
 
 @pytest.mark.slow
-def test_warning_text_stays_in_the_autograded_notebook(graded_class):
+def test_a_test_cells_outputs_are_the_graders_verdict_alone(graded_class):
+    """The warnings the answers print while a test runs are not kept: only the
+    grader's verdict is (and so nothing printed during a hidden test reaches
+    the feedback)."""
     name = graded_class.name
     notebooks = graded_class.autograded(WARNS)
-    text = "\n".join(_all_output_text(nb) for nb in notebooks)
-    for expected in expected_warnings(name, graded_class.answers[WARNS]):
-        assert expected in text, f"{expected!r} missing from the autograded {name}"
-    graded_stderr = [nbgrader_metadata(c)["grade_id"] for nb in notebooks
-                     for c in nb.cells if nbgrader_metadata(c).get("grade")
-                     for out in c.get("outputs", [])
-                     if out.get("output_type") == "stream"
-                     and out.get("name") == "stderr"]
-    assert graded_stderr == []
+    tests = [c for nb in notebooks for c in nb.cells
+             if c.cell_type == "code" and nbgrader_metadata(c).get("grade")]
+    text = "\n".join(_text(out) for c in tests for out in c.outputs)
+    for warning in expected_warnings(name, graded_class.answers[WARNS]):
+        assert warning not in text, f"{warning!r} kept in a test cell of {name}"
+    for cell in tests:
+        assert [out.output_type for out in cell.outputs] == ["display_data"], (
+            nbgrader_metadata(cell)["grade_id"])
 
 
 @pytest.mark.slow
@@ -251,8 +253,10 @@ def test_course_config_replaces_execute_and_keeps_nbgraders_order():
     default = [p.__name__ for p in Autograde.autograde_preprocessors.default()]
     assert [n.rsplit(".", 1)[1] for n in names if "course." not in n] == default[1:]
     assert names[0] == "course.preprocessors.execute.CourseExecute"
-    stderr = names.index("course.preprocessors.stderr.WarningsAsText")
-    assert stderr < names.index("nbgrader.preprocessors.SaveAutoGrades")
+    decide = names.index("course.preprocessors.checks.DecideChecks")
+    assert decide < names.index("nbgrader.preprocessors.SaveAutoGrades")
+    # After nbgrader's own output filters: the verdict it writes is the last word.
+    assert decide > names.index("nbgrader.preprocessors.LimitOutput")
 
 
 def test_execute_settings_apply_to_course_execute():

@@ -1192,8 +1192,8 @@ def summary_text(run):
     if run.flagged:
         lines.append("flagged for review (the grades stand; a person should look):")
         for s in run.flagged:
-            lines.append(f"  {s.student}:")
-            lines += [f"    - {f}" for f in s.flags]
+            lines.append(f"  * {s.student}:")
+            lines += [f"      {f}" for f in s.flags]
     lines.append(f"score per graded cell over the {len(run.graded)} graded "
                  "submissions:")
     width = max([len(g) for g, _, _ in run.cells] + [4])

@@ -151,16 +151,22 @@ def _encode_array(array, depth, budget):
             "b64": base64.b64encode(data.tobytes()).decode("ascii")}
 
 
+MAX_ITEMS = 1_000_000  # list items and dict entries in one decoded value
+
+
 def decode(data, depth=0):
-    """Plain data from :func:`encode` back as values; anything malformed is
-    a :class:`Refused`. Safe on untrusted input: only JSON types are read."""
+    """Plain data from :func:`encode` back as values; anything malformed or
+    too large is a :class:`Refused`. Safe on untrusted input: only JSON types
+    are read, and at most ``MAX_BYTES`` of array data and ``MAX_ITEMS``
+    items."""
     try:
-        return _decode(data, depth)
-    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-        return Refused(f"malformed record ({exc})")
+        return _decode(data, depth, [MAX_BYTES, MAX_ITEMS])
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError,
+            RecursionError, MemoryError) as exc:
+        return Refused(f"malformed record ({type(exc).__name__}: {str(exc)[:100]})")
 
 
-def _decode(data, depth):
+def _decode(data, depth, budget):
     if depth > MAX_DEPTH or not isinstance(data, dict):
         raise ValueError("not a record")
     tag = data["t"]
@@ -171,16 +177,20 @@ def _decode(data, depth):
             raise ValueError("bad bool")
         return data["v"]
     if tag == "int":
-        return int(str(data["v"])[:400])
+        return int(str(data["v"])[:400])  # a number that large fails its check
     if tag == "float":
         return float(str(data["v"])[:64])
     if tag == "str":
         return str(data["v"])[:MAX_TEXT]
+    if tag in ("list", "tuple", "dict"):
+        budget[1] -= len(data["v"])
+        if budget[1] < 0:
+            raise ValueError(f"more than {MAX_ITEMS} items")
     if tag in ("list", "tuple"):
-        items = [_decode(item, depth + 1) for item in list(data["v"])]
+        items = [_decode(item, depth + 1, budget) for item in list(data["v"])]
         return tuple(items) if tag == "tuple" else items
     if tag == "dict":
-        return {str(k): _decode(v, depth + 1) for k, v in dict(data["v"]).items()}
+        return {str(k): _decode(v, depth + 1, budget) for k, v in dict(data["v"]).items()}
     if tag == "array":
         dtype = str(data["dtype"])
         if dtype not in DTYPES:
@@ -188,7 +198,11 @@ def _decode(data, depth):
         shape = tuple(int(n) for n in data["shape"])
         if any(n < 0 for n in shape) or len(shape) > 32:
             raise ValueError("bad shape")
-        raw = base64.b64decode(str(data["b64"]), validate=True)
+        text = str(data["b64"])
+        budget[0] -= len(text) * 3 // 4
+        if budget[0] < 0:
+            raise ValueError(f"more than {MAX_BYTES // 2**20} MiB of arrays")
+        raw = base64.b64decode(text, validate=True)
         array = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
         if array.size != math.prod(shape):
             raise ValueError("size does not match shape")
@@ -393,10 +407,22 @@ def _mlp_scores(params, X):
     h = numeric(X)
     count = sum(1 for key in params if key.startswith("W"))
     for layer in range(1, count + 1):
-        h = h @ numeric(params[f"W{layer}"]) + numeric(params[f"b{layer}"])
+        W, b = _matrix(params[f"W{layer}"], h.shape[1]), numeric(params[f"b{layer}"])
+        if b.shape != (W.shape[1],):
+            raise TypeError(f"b{layer} of shape {b.shape} for W{layer} of shape {W.shape}")
+        h = h @ W + b
         if layer < count:
             h = np.maximum(h, 0.0)
     return h
+
+
+def _matrix(value, rows):
+    """A student's weight matrix: 2-D, ``rows`` rows, of a size the grader can
+    multiply (never broadcast into something larger than the inputs)."""
+    W = numeric(value)
+    if W.ndim != 2 or W.shape[0] != rows or W.size > 10**7:
+        raise TypeError(f"a weight matrix of shape {W.shape} where ({rows}, H) fits")
+    return W
 
 
 def _mlp_accuracy(params, inputs):
@@ -406,9 +432,13 @@ def _mlp_accuracy(params, inputs):
 
 def _relu_network(weights, X):
     """Outputs (N,) of relu(X @ W + c) @ w + b for ``weights`` = (W, c, w, b)."""
-    W, c, w, b = (numeric(part) for part in weights)
-    hidden = np.maximum(numeric(X) @ W + c.reshape(1, -1), 0.0)
-    return (hidden @ w.reshape(W.shape[1], -1) + b.reshape(1, -1))[:, 0]
+    W, c, w, b = weights
+    X = numeric(X)
+    W = _matrix(W, X.shape[1])
+    c, w, b = numeric(c).ravel(), numeric(w).ravel(), numeric(b).ravel()
+    if c.shape != (W.shape[1],) or w.shape != (W.shape[1],) or b.shape != (1,):
+        raise TypeError(f"c {c.shape}, w {w.shape} and b {b.shape} do not fit W {W.shape}")
+    return np.maximum(X @ W + c, 0.0) @ w + b[0]
 
 
 def _rounded_relu_network(weights, X):
@@ -457,7 +487,7 @@ def computed(actual, spec):
                       "did you forget `return`?")
     try:
         return function(actual, spec.get("inputs")), None
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+    except Exception as exc:  # the student's value is the cause: a failed check
         return None, (f"{spec.get('name')}{_where(spec.get('context'))} could not be "
                       f"used: {type(exc).__name__}: {str(exc)[:200]}")
 

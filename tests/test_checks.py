@@ -334,3 +334,55 @@ def test_find_tampering_refuses_a_file_that_is_not_a_notebook(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ValueError):
         find_tampering(path)
+
+
+# --- references: recorded once per assignment -----------------------------
+
+def test_references_are_recorded_once_and_again_when_the_solution_changes(
+        tmp_path, monkeypatch):
+    from course.grader import references
+
+    source = tmp_path / "solutions" / "ps0" / "ps0.ipynb"
+    source.parent.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[make_cell("x = 1")]), source)
+    runs = []
+
+    def run(path, timeout):
+        runs.append(path)
+        return {"test_x": {"fingerprint": "f", "sites": [
+            [0, "array", {"name": "x", "expected": encode(np.arange(3))}]]}}
+
+    monkeypatch.setattr(references, "run_reference", run)
+    cache = tmp_path / ".grading" / "references"
+    first = references.load_references(source, cache)
+    assert (first["test_x"]["sites"][0][2]["expected"] == np.arange(3)).all()
+    references.load_references(source, cache)
+    assert len(runs) == 1
+    nbformat.write(nbformat.v4.new_notebook(cells=[make_cell("x = 2")]), source)
+    references.load_references(source, cache)
+    assert len(runs) == 2
+    assert references.cache_path(source, cache).parent == cache / "ps0"
+
+
+def test_a_students_value_never_stops_the_grader_or_swells_in_it():
+    """A number too large for a float fails its check; weights that would
+    broadcast into gigabytes in the grader's process are refused first."""
+    verdict = decide([(0, "scalar", {"name": "h", "expected": 1.0})], [(0, 10**400)])
+    assert not verdict.passed and "could not be checked" in verdict.checks[0]["message"]
+    spec = {"name": "accuracy", "function": "mlp_accuracy",
+            "inputs": (np.eye(2), np.array([0, 1])), "at_least": 0.5}
+    huge_bias = {"W1": np.eye(2), "b1": np.zeros((200_000, 1, 1))}
+    assert "could not be used" in compare("computed", huge_bias, spec)
+    spec = {"name": "xor", "function": "relu_network", "inputs": np.eye(2),
+            "expected": [0.0, 0.0]}
+    assert "could not be used" in compare(
+        "computed", (np.eye(2), np.zeros((100_000, 1)), np.ones(2), np.zeros(1)), spec)
+    flood = {"t": "list", "v": [{"t": "none"}] * 1_000_001}
+    assert isinstance(decode(flood), Refused)
+
+
+def test_a_cell_that_did_not_finish_never_passes_whatever_it_recorded():
+    records = student_records(_records((0, 2.0), (1, 4.0), (1, 6.0), (2, (2, 3))))
+    assert decide(REFS, records).passed
+    stopped = decide(REFS, records, "your code raised NotImplementedError")
+    assert not stopped.passed and "did not finish" in stopped.problem

@@ -17,9 +17,10 @@ import nbformat
 import pytest
 
 from course.checks import RECORD_MIME
+from course.grader.sites import marked_lines
 from course.grader.verdicts import VERDICT_MIME, decide, verdict_outputs
 from course.preprocessors.feedback import (
-    MIN_HIDDEN_LINE, PLACEHOLDER, REDACTED, HideHiddenTests,
+    AFTER_HIDDEN, MIN_HIDDEN_LINE, PLACEHOLDER, REDACTED, HideHiddenTests,
 )
 from tests.notebook_tools import make_cell, nbgrader_metadata
 from tests.pipeline import cases
@@ -27,15 +28,7 @@ from tests.pipeline import cases
 
 def _region(source, begin, end):
     """The lines of ``source`` between the ``begin`` and ``end`` markers."""
-    inside, found = False, []
-    for line in source.split("\n"):
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside:
-            found.append(line)
-    return found
+    return [line for _, line in marked_lines(source, begin, end)]
 
 
 def _text(page):
@@ -205,6 +198,8 @@ def _preprocessed():
     crashing.outputs = verdict_outputs(decide(REFS, [(0, [1.0])],
                                               "your code raised ValueError"))
     student = make_cell("print('note')\n" + "x = 1", grade_id="answer", solution=True)
+    later = make_cell("print(stash)", grade_id="later_answer", solution=True)
+    later.outputs = [_output("stream", name="stdout", text=")5.0-(uler_kcehc\n")]
     student.outputs = [
         _output("stream", name="stdout", text=f"note\n  {HIDDEN_LINE}\n"),
         _output("display_data", metadata={},
@@ -213,9 +208,10 @@ def _preprocessed():
         _output("error", ename="ValueError", evalue="bad", traceback=[
             "Traceback (most recent call last)", f"----> 3 {HIDDEN_LINE}", "ValueError: bad"]),
     ]
-    nb = nbformat.v4.new_notebook(cells=[failing, passing, crashing, student])
+    nb = nbformat.v4.new_notebook(cells=[student, failing, passing, crashing, later])
     nb, _ = HideHiddenTests().preprocess(nb, {})
-    return nb.cells
+    student, failing, passing, crashing, later = nb.cells
+    return failing, passing, crashing, student, later
 
 
 def _html(cell):
@@ -231,7 +227,7 @@ def test_preprocessor_removes_hidden_tests_and_keeps_visible_ones():
 
 
 def test_preprocessor_keeps_the_verdict_and_a_one_line_error():
-    failing, passing, crashing, _ = _preprocessed()
+    failing, passing, crashing, _, _ = _preprocessed()
     error = next(out for out in failing.outputs if out.output_type == "error")
     assert len(error.traceback) == 1
     assert error.traceback[0].startswith(f"AssertionError: {MESSAGE}")
@@ -248,6 +244,13 @@ def test_preprocessor_redacts_student_output_lines_that_quote_hidden_tests():
     assert error.traceback == ["ValueError: bad"]
 
 
+def test_a_student_cell_after_a_hidden_test_shows_a_note_not_its_outputs():
+    """What the student's code saw of a hidden test's inputs, printed later in
+    any disguise (here reversed), never reaches the feedback."""
+    later = _preprocessed()[4]
+    assert [out.text for out in later.outputs] == [AFTER_HIDDEN + "\n"]
+
+
 def test_a_student_cell_cannot_pose_as_the_grader_in_the_feedback():
     student = _preprocessed()[3]
     for out in student.outputs:
@@ -256,7 +259,7 @@ def test_a_student_cell_cannot_pose_as_the_grader_in_the_feedback():
 
 
 def test_preprocessor_lists_passed_failed_and_not_run_checks():
-    failing, passing, crashing, _ = _preprocessed()
+    failing, passing, crashing, _, _ = _preprocessed()
     shown = _text(_html(failing))
     assert "\u2714 relu(np.array(...))" in shown
     assert MESSAGE in shown

@@ -41,6 +41,7 @@ pytestmark = pytest.mark.slow
 
 NAME = "ps1_perceptron"
 HONEST = "honest"
+STASHER = "stashes_test_source"
 
 
 @dataclass
@@ -191,7 +192,71 @@ def sign(z):
     return np.where(z >= 0, 1.0, -1.0)   # wrong at 0
 '''
 
+# The attack that worked against the first version of the grader: records
+# with the right values for every check of test_sign (here computed with the
+# right formula, as if the hidden tests had been worked out offline), sent
+# with a disguised MIME type from a function that then raises.
+FORGES_RIGHT_RECORDS_THEN_RAISES = '''
+_KIND = "application/vnd." + "ann-cou" + "rse.record+json"
+_SITES = [0, 1, 2, 3, 4, 4, 4, 4]   # the sites of test_sign, in the order sign is called
+_calls = []
+
+
+def heaviside(z):
+    return np.where(np.asarray(z, dtype=float) >= 0, 1.0, 0.0)
+
+
+def sign(z):
+    import base64
+    value = np.sign(np.asarray(z, dtype=float)).astype("<f8")
+    site = _SITES[min(len(_calls), len(_SITES) - 1)]
+    _calls.append(site)
+    display({_KIND: {"site": site, "value": {
+        "t": "array", "dtype": "float64", "shape": list(value.shape),
+        "b64": base64.b64encode(value.tobytes()).decode()}}}, raw=True)
+    raise NotImplementedError()
+'''
+
+# A value too large for a float: once it stopped the grader's verdict step.
+RETURNS_HUGE_INT = '''
+def heaviside(z):
+    return np.where(np.asarray(z, dtype=float) >= 0, 1.0, 0.0)
+
+
+def sign(z):
+    return 10**400
+'''
+
+# Stashes the running test cell (the hidden tests' inputs), prints it reversed
+# from a later cell of its own: it must not reach the feedback.
+STASHES_TEST_SOURCE = '''
+_stash = []
+
+
+def _grab():
+    source = In[-1]
+    if source not in _stash:
+        _stash.append(source)
+
+
+def heaviside(z):
+    _grab()
+    return np.where(np.asarray(z, dtype=float) >= 0, 1.0, 0.0)
+
+
+def sign(z):
+    _grab()
+    return np.sign(np.asarray(z, dtype=float))
+'''
+PRINTS_STASH = '''
+for _s in _stash:
+    print("\\n".join(line[::-1] for line in _s.split("\\n")))
+'''
+
 TRICKS = {
+    "forges_right_records_then_raises": Trick(
+        "step_functions", FORGES_RIGHT_RECORDS_THEN_RAISES, flagged="raw display data"),
+    "returns_huge_int": Trick("step_functions", RETURNS_HUGE_INT),
     # Blank answers that emit execute_results (also as raw kernel messages)
     # and a forged "passed" verdict around every cell.
     "blank_emits_scores": Trick("step_functions", BLANK_STEP_FUNCTIONS, EMITS_SCORES,
@@ -383,7 +448,9 @@ def graded(tmp_path_factory):
     release = nbformat.read(course / "assignments" / NAME / f"{NAME}.ipynb",
                             as_version=4)
     solution = solution_answers(course / "solutions" / NAME / f"{NAME}.ipynb")
-    students = {HONEST: ({}, None, {})}
+    students = {HONEST: ({}, None, {}),
+                STASHER: ({"step_functions": STASHES_TEST_SOURCE,
+                           "mp_neuron": solution["mp_neuron"] + PRINTS_STASH}, None, {})}
     for student, trick in TRICKS.items():
         students[student] = (trick.answers, trick.before_setup, trick.edits)
     for student, trick in _controls().items():
@@ -401,6 +468,7 @@ def graded(tmp_path_factory):
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / f"{NAME}.ipynb")
     nbgrader("autograde", NAME, cwd=course)
+    nbgrader("generate_feedback", NAME, "--student", STASHER, cwd=course)
 
     scores = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -460,3 +528,35 @@ def test_controls_lose_the_cell_of_their_wrong_answer(graded):
     course, scores, _ = graded
     for student in _controls():
         assert sum(scores[student].values()) < sum(_graded_cells(course).values())
+
+
+def test_grading_goes_on_past_a_value_the_grader_cannot_compare(graded):
+    """sign returns 10**400: test_sign scores 0, every other cell its points."""
+    course, scores, _ = graded
+    assert scores["returns_huge_int"] == {**_graded_cells(course), "test_sign": 0}
+
+
+def test_right_records_from_a_cell_that_raises_score_nothing(graded):
+    _, scores, _ = graded
+    assert scores["forges_right_records_then_raises"]["test_sign"] == 0
+
+
+def test_hidden_test_code_stashed_and_printed_later_never_reaches_the_feedback(graded):
+    course, scores, findings = graded
+    assert scores[STASHER] == _graded_cells(course)
+    assert any("input history" in f for f in findings[STASHER]), findings[STASHER]
+    autograded = nbformat.read(course / "autograded" / STASHER / NAME / f"{NAME}.ipynb",
+                               as_version=4)
+    printed = "".join(out.get("text", "") for cell in autograded.cells
+                      if nbgrader_metadata(cell).get("grade_id") == "mp_neuron"
+                      for out in cell.outputs)
+    assert "__course_record__" in printed[::-1]  # the stash worked in the kernel
+    page = next((course / "feedback" / STASHER / NAME).glob("*.html")).read_text()
+    solution = nbformat.read(course / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
+    hidden = [line.strip() for cell in solution.cells
+              for line in cell.source.split("### BEGIN HIDDEN TESTS")[-1].split("\n")
+              if "### BEGIN HIDDEN TESTS" in cell.source and len(line.strip()) > 20]
+    assert hidden
+    for line in hidden:
+        assert line[::-1] not in page and line not in page, line
+    assert "__course_record__"[::-1] not in page

@@ -139,6 +139,12 @@ _SUSPICIOUS_ATTRIBUTES = {
     "get_ipython": "reaches into IPython",
 }
 _SUSPICIOUS_NAMES = {
+    "In": "reads the notebook's input history (the running test cell)",
+    "Out": "reads the notebook's output history",
+    "_ih": "reads the notebook's input history (the running test cell)",
+    "_oh": "reads the notebook's output history",
+    "_i": "reads the notebook's input history", "_ii": "reads the notebook's input history",
+    "_iii": "reads the notebook's input history",
     "exec": "runs code from a string", "eval": "runs code from a string",
     "compile": "compiles code from a string", "__import__": "imports dynamically",
     "globals": "writes notebook globals from inside a function",
@@ -420,6 +426,14 @@ class _SourceScan(ast.NodeVisitor):
                 name = node.args[0].id
             if name is not None:
                 self.flag(node, f"calls {func.id} on {name}")
+        if any(kw.arg == "raw" for kw in node.keywords):
+            self.flag(node, "publishes raw display data (can pose as the grader's records)")
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if name in ("publish_display_data", "send") or name == "load_mnist" and any(
+                isinstance(a, ast.Constant) and a.value == "test" for a in node.args):
+            self.flag(node, f"calls {name}: " + (
+                "loads the test images whose labels the grader checks against"
+                if name == "load_mnist" else "sends messages from the kernel itself"))
         if isinstance(func, ast.Name) and func.id == "type" and len(node.args) == 3:
             self.flag(node, "creates a class with type(name, bases, namespace)")
         if isinstance(func, ast.Attribute) and func.attr in _SHELL_CALLS:

@@ -134,8 +134,11 @@ def reference_form(source):
 
 
 def _loaded_names(nodes):
+    """Names read in ``nodes`` (``x += 1`` reads x too)."""
     return {node.id for root in nodes for node in ast.walk(root)
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} | {
+        node.target.id for root in nodes for node in ast.walk(root)
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)}
 
 
 def _drop_unused(tree):
@@ -203,8 +206,11 @@ def _loaded_outside(tree, stmt):
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         inner = {id(n) for t in (stmt.targets if isinstance(stmt, ast.Assign)
                                  else [stmt.target]) for n in ast.walk(t)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Load) and id(n) not in inner}
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+              and isinstance(n.ctx, ast.Load) and id(n) not in inner}
+    # `x += 1` reads x too.
+    return loaded | {n.target.id for n in ast.walk(tree) if isinstance(n, ast.AugAssign)
+                     and isinstance(n.target, ast.Name) and n is not stmt}
 
 
 def _inside(node, root):
@@ -219,17 +225,21 @@ def _stored_names(tree):
     return names
 
 
-def _hidden_lines(source):
-    """Line numbers (1-based) inside the hidden-test markers."""
-    hidden, inside = set(), False
+def marked_lines(source, begin=BEGIN_HIDDEN, end=END_HIDDEN):
+    """[(line number from 1, line)] of ``source`` between the markers."""
+    found, inside = [], False
     for number, line in enumerate(source.split("\n"), start=1):
-        if BEGIN_HIDDEN in line:
+        if begin in line:
             inside = True
-        elif END_HIDDEN in line:
+        elif end in line:
             inside = False
         elif inside:
-            hidden.add(number)
-    return hidden
+            found.append((number, line))
+    return found
+
+
+def _hidden_lines(source):
+    return {number for number, _ in marked_lines(source)}
 
 
 def lint(source):

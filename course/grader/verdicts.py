@@ -88,7 +88,11 @@ def why_stopped(outputs):
 
 
 def decide(references, records, stopped=""):
-    """The verdict on one cell; ``references``: [(site, kind, spec)]."""
+    """The verdict on one cell; ``references``: [(site, kind, spec)].
+
+    ``stopped``: why the cell's run ended in an error (:func:`why_stopped`);
+    a cell that did not finish never passes, whatever was recorded.
+    """
     runs = {}
     for site, value in records:
         runs.setdefault(site, []).append(value)
@@ -103,15 +107,21 @@ def decide(references, records, stopped=""):
             continue
         try:
             message = compare(kind, values[k], spec)
-        except (TypeError, ValueError) as exc:
-            message = f"{name}: the value could not be checked ({exc})"
+        except Exception as exc:  # a student's value must never stop the grader
+            message = (f"{name}: the value could not be checked "
+                       f"({type(exc).__name__}: {str(exc)[:200]})")
         checks.append({"name": name, "status": "failed" if message else "passed",
                        "message": message})
-    passed = bool(checks) and all(c["status"] == "passed" for c in checks)
+    passed = (bool(checks) and all(c["status"] == "passed" for c in checks)
+              and not stopped)
     problem = ""
     if any(c["status"] == "not run" for c in checks):
         problem = "the test stopped before these checks ran" + (
             f": {stopped}" if stopped else "")
+    elif stopped:
+        # Every check had a value, yet the cell did not finish: values that
+        # came from anywhere but a finished test are not a pass.
+        problem = f"the test did not finish: {stopped}"
     if not checks:
         problem = "this test has no checks the grader can decide"
     return Verdict(passed, checks, problem)

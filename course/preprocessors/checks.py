@@ -20,7 +20,9 @@ from traitlets import Integer, Unicode
 
 from course.grader import sites
 from course.grader.references import load_references
-from course.grader.verdicts import decide, student_records, verdict_outputs, why_stopped
+from course.grader.verdicts import (
+    Verdict, decide, student_records, verdict_outputs, why_stopped,
+)
 
 
 def is_test_cell(cell):
@@ -48,6 +50,27 @@ def default_cache_dir(parent):
     return os.path.join(CourseDirectory(parent=parent).root, DEFAULT_CACHE)
 
 
+def load_notebook_references(parent, nb, resources):
+    """The references of the notebook being graded ({} if it has no test cell).
+
+    ``CourseExecute`` calls this before any student code runs and keeps the
+    result in ``resources``: a kernel that rewrites the cache on disk while it
+    runs (where no sandbox stops it) cannot change the references its own
+    notebook is decided with.
+    """
+    if not any(is_test_cell(cell) for cell in nb.cells):
+        return {}
+    info = resources.get("nbgrader", {})
+    path = source_notebook(parent, info.get("assignment"), info.get("notebook"))
+    if path is None:
+        raise RuntimeError(
+            f"no source notebook for {info.get('assignment')}/{info.get('notebook')}: "
+            "the grader needs the solution to know the expected values")
+    settings = DecideChecks(parent=parent)
+    return load_references(path, settings.cache_dir or default_cache_dir(parent),
+                           settings.reference_timeout, parent.log)
+
+
 class DecideChecks(NbGraderPreprocessor):
     """Replace each graded test cell's outputs with the grader's verdict."""
 
@@ -59,14 +82,9 @@ class DecideChecks(NbGraderPreprocessor):
                   "values are recorded.").tag(config=True)
 
     def preprocess(self, nb, resources):
-        info = resources.get("nbgrader", {})
-        path = source_notebook(self, info.get("assignment"), info.get("notebook"))
-        if path is None:
-            raise RuntimeError(
-                f"no source notebook for {info.get('assignment')}/{info.get('notebook')}: "
-                "the grader needs the solution to know the expected values")
-        self.references = load_references(path, self.cache_dir or default_cache_dir(self),
-                                          self.reference_timeout, self.log)
+        self.references = resources.get("course_references")
+        if self.references is None:
+            self.references = load_notebook_references(self, nb, resources)
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
@@ -80,8 +98,12 @@ class DecideChecks(NbGraderPreprocessor):
                 "were recorded for: regenerate the assignment (nbgrader "
                 "generate_assignment) so that the gradebook holds the current tests")
         outputs = cell.get("outputs", [])
-        verdict = decide(reference["sites"], student_records(outputs),
-                         why_stopped(outputs))
+        try:
+            verdict = decide(reference["sites"], student_records(outputs),
+                             why_stopped(outputs))
+        except Exception as exc:  # never let one submission stop the grading
+            self.log.error("Could not decide %s: %s", grade_id, exc)
+            verdict = Verdict(False, [], "the grader could not read this test's values")
         errors = [{"ename": str(out.get("ename", ""))[:200],
                    "evalue": str(out.get("evalue", ""))[:2000]}
                   for out in outputs if out.get("output_type") == "error"]

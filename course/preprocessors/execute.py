@@ -48,7 +48,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer
 
 from course.grader.sites import student_form
-from course.preprocessors.checks import is_test_cell
+from course.preprocessors.checks import is_test_cell, load_notebook_references
 
 RED, RESET = "\x1b[0;31m", "\x1b[0m"
 
@@ -90,6 +90,9 @@ class CourseExecute(Execute):
         """Execute the notebook; see the module docstring for what changes."""
         assignment = (resources or {}).get("nbgrader", {}).get("assignment")
         self._cell_limit = cell_timeout(assignment, self.cell_timeouts, self.timeout)
+        if resources is not None and "nbgrader" in resources:
+            # Before any student code runs: see load_notebook_references.
+            resources["course_references"] = load_notebook_references(self, nb, resources)
         self._started = time.monotonic()
         self._index = None
         self._timed_out = set()     # indices of cells that ran past their limit

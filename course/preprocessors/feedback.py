@@ -13,9 +13,14 @@ after ``GetGrades``, which puts the scores in), and for every cell:
   arguments), failed (with the message) or not run, and the failure as a
   one-line error. Nothing the student's kernel produced while a test ran is
   in the autograded notebook, so none of it can reach the feedback;
-- in the student's own cells, keeps the outputs, reduces each error to its
-  exception type and message, and replaces any line that quotes a hidden
-  test line with a placeholder.
+- in the student's own cells that run before the first hidden test, keeps
+  the outputs, reduces each error to its exception type and message, and
+  replaces any line that quotes a hidden test line with a placeholder;
+- in the student's cells after it, shows a note instead of the outputs: the
+  student's code has seen that test's inputs by then (it is called with
+  them) and could print them in a form no filter recognises. Students see
+  those outputs when they run their notebook; instructors in the
+  autograded notebook.
 
 The autograded notebook itself, which only instructors see, is not changed.
 """
@@ -28,6 +33,8 @@ from course.grader.verdicts import VERDICT_MIME
 from course.preprocessors.checks import is_test_cell
 
 REDACTED = "[a line of the hidden tests, not shown]"
+AFTER_HIDDEN = ("[The outputs of this cell are not shown in the feedback: it ran after "
+                "a hidden test. Run your notebook to see them.]")
 PLACEHOLDER = "# Hidden tests ran here; their code is not shown. Results are below."
 # Shorter lines ("else:", "return x") are too common to tell hidden code apart.
 MIN_HIDDEN_LINE = 10
@@ -42,6 +49,7 @@ class HideHiddenTests(ClearHiddenTests):
     def preprocess(self, nb, resources):
         """Find the hidden lines of the whole notebook first, then each cell."""
         self.hidden = self.hidden_lines(nb)
+        self.after_hidden = False
         # Skip ClearHiddenTests.preprocess: feedback keeps the notebook metadata.
         return Preprocessor.preprocess(self, nb, resources)
 
@@ -62,11 +70,18 @@ class HideHiddenTests(ClearHiddenTests):
                 if len(line) >= MIN_HIDDEN_LINE and line not in visible}
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if self._remove_hidden_test_region(cell):
+        had_hidden = self._remove_hidden_test_region(cell)
+        if had_hidden:
             cell.source = cell.source.rstrip("\n") + "\n" + PLACEHOLDER
         if cell.cell_type == "code":
-            cell.outputs = (verdict_outputs(cell.outputs) if is_test_cell(cell)
-                            else self.student_outputs(cell.outputs))
+            if is_test_cell(cell):
+                cell.outputs = verdict_outputs(cell.outputs)
+            elif self.after_hidden and cell.outputs:
+                cell.outputs = [nbformat.v4.new_output(
+                    "stream", name="stdout", text=AFTER_HIDDEN + "\n")]
+            else:
+                cell.outputs = self.student_outputs(cell.outputs)
+            self.after_hidden |= had_hidden
         return cell, resources
 
     def student_outputs(self, outputs):

@@ -92,7 +92,12 @@ class DecideChecks(NbGraderPreprocessor):
             return cell, resources
         grade_id = cell.metadata.nbgrader.get("grade_id")
         reference = self.references.get(grade_id)
-        if reference is None or reference["fingerprint"] != sites.fingerprint(cell.source):
+        if reference is None:  # a graded cell the assignment does not have
+            self.log.warning("Test cell %s is not in the solution: scored 0", grade_id)
+            cell.outputs = verdict_outputs(Verdict(
+                False, [], "this test cell is not part of the assignment"))
+            return cell, resources
+        if reference["fingerprint"] != sites.fingerprint(cell.source):
             raise RuntimeError(
                 f"the test cell {grade_id} differs from the one the reference values "
                 "were recorded for: regenerate the assignment (nbgrader "

@@ -11,12 +11,14 @@ kernel inside ``bwrap`` (bubblewrap) instead, where it
   never the course's own implementations of what the assignments grade),
   the dataset (``COURSE_DATA_DIR`` and the MNIST cache) and a few files of
   ``/etc``; nothing else of the course or of the grader exists in there;
-- works in a scratch folder of its own, mounted where nbgrader asked the
-  kernel to run (the grader's copy of the submission) and hiding it: the
-  notebook under grading, with its hidden tests, is not there, and nothing
-  the kernel writes lands in a folder the grader reads or copies afterwards
-  (the scratch folder is thrown away with the kernel). Its other writable
-  place is ``/tmp`` (its ``HOME`` and ``IPYTHONDIR``); the kernel's
+- works in a scratch folder of its own, an in-memory file system of
+  ``WORK_BYTES`` mounted where nbgrader asked the kernel to run (the
+  grader's copy of the submission) and hiding it: the notebook under
+  grading, with its hidden tests, is not there (the submission's other small
+  regular files are, read-only), and nothing the kernel writes lands in a
+  folder the grader reads or copies afterwards: the folder vanishes with the
+  kernel. Its other writable place is ``/tmp`` (its ``HOME`` and
+  ``IPYTHONDIR``), likewise in memory, of ``TMP_BYTES``; the kernel's
   connection file is read-only and its sockets folder writable;
 - has no network (``--unshare-net``), no view of other processes
   (``--unshare-pid``), and dies with the grader (``--die-with-parent``);
@@ -81,6 +83,10 @@ KERNEL_MODULES = ("__init__.py", "checks.py", "checkvalues.py", "data.py", "plot
 MAX_SHIPPED_FILE = 16 * 2**20
 MAX_SHIPPED_FILES = 100
 SCRATCH = "/tmp"  # inside the sandbox: the kernel's HOME, IPYTHONDIR and TMPDIR
+# The sizes of the kernel's two writable places, both in memory (tmpfs): the
+# disk a kernel can fill, and the memory it can hold outside its address space.
+TMP_BYTES = 256 * 2**20
+WORK_BYTES = 256 * 2**20
 
 
 class IsolationUnavailable(Exception):
@@ -185,7 +191,8 @@ def bwrap_command(bwrap, readable, writable, connection_file, cwd, scratch,
     cmd = [bwrap, "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
            "--hostname", "grader", "--proc", "/proc", "--dev", "/dev",
            "--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm",
-           "--bind", str(scratch), SCRATCH,
+           # /tmp: memory of a bounded size, with the scratch folder's files.
+           "--size", str(TMP_BYTES), "--tmpfs", SCRATCH, *_files_into(scratch, SCRATCH),
            # ipykernel would take the sandbox's init (pid 1) for a dead parent.
            "--unsetenv", "JPY_PARENT_PID"]
     for path in readable:
@@ -197,11 +204,24 @@ def bwrap_command(bwrap, readable, writable, connection_file, cwd, scratch,
         cmd += ["--bind", path, path]
     if connection_file:
         cmd += ["--ro-bind", connection_file, connection_file]
-    if cwd:
-        cmd += ["--bind", str(workdir or cwd), cwd, "--chdir", cwd]
+    if cwd and workdir:  # a working folder of bounded size, the shipped files in it
+        cmd += ["--size", str(WORK_BYTES), "--tmpfs", cwd, *_files_into(workdir, cwd),
+                "--chdir", cwd]
+    elif cwd:
+        cmd += ["--bind", cwd, cwd, "--chdir", cwd]
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
     return cmd + ["--"]
+
+
+def _files_into(host_dir, inside):
+    """``--ro-bind`` arguments putting the regular files of ``host_dir`` under
+    ``inside`` (a tmpfs in the sandbox), keeping their relative paths."""
+    args = []
+    for path in sorted(Path(host_dir).rglob("*")) if host_dir else []:
+        if path.is_file() and not path.is_symlink():
+            args += ["--ro-bind", str(path), f"{inside}/{path.relative_to(host_dir).as_posix()}"]
+    return args
 
 
 def kernel_env(env, scratch=SCRATCH):

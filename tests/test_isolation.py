@@ -163,6 +163,9 @@ def _submissions(course, port):
             ("a COURSE_ setting in the environment", "_os.environ['COURSE_EXCHANGE']"),
             ("memfd_create", "_os.memfd_create('hold')"),
             ("write to /dev/shm", "open('/dev/shm/hold', 'w').write('x')"),
+            ("fill the working folder",
+             "open('fill.bin', 'wb').write(bytes(300 * 2**20))"),
+            ("fill /tmp", "open('/tmp/fill.bin', 'wb').write(bytes(300 * 2**20))"),
             ("sqlite3 on the gradebook", f"__import__('sqlite3').connect({gradebook!r})"
              ".execute(\"INSERT INTO student (id) VALUES ('intruder')\")"),
         ], extra=NOTEBOOKS_HERE),
@@ -343,6 +346,8 @@ def test_the_kernel_finds_no_notebook_no_answers_no_settings_no_hidden_memory(gr
                  "a COURSE_ setting in the environment KeyError",
                  "memfd_create PermissionError 1",
                  "write to /dev/shm OSError 30",
+                 "fill the working folder OSError 28",  # ENOSPC: 256 MiB
+                 "fill /tmp OSError 28",
                  "sqlite3 on the gradebook OperationalError"]:
         assert f"REFUSED {line}" in text, (line, text)
     assert _scores(course)["escapes_the_workdir"] == FULL

@@ -266,3 +266,18 @@ def test_preprocessor_lists_passed_failed_and_not_run_checks():
     assert HIDDEN_LINE not in shown
     assert "All checks passed." in _text(_html(passing))
     assert "relu(z): not run" in _text(_html(crashing))
+
+
+def test_only_the_first_failure_is_spelled_out():
+    refs = [(0, "array", {"name": "f(x)", "expected": [1.0], "context": "x = 1"}),
+            (1, "array", {"name": "f(x)", "expected": [2.0], "context": "x = 2"})]
+    shown = _text(_html(make_cell_with(verdict_outputs(decide(refs, [(0, [0.0]),
+                                                                     (1, [0.0])])))))
+    assert "f(x) (for x = 1) is wrong" in shown
+    assert "x = 2" not in shown and "f(x): failed too" in shown
+
+
+def make_cell_with(outputs):
+    cell = make_cell("x", grade=True, grade_id="t", points=1)
+    cell.outputs = outputs
+    return cell

@@ -166,7 +166,8 @@ def verdict_outputs(verdict):
 
 def render_html(verdict):
     """The verdict as a list: passed checks (consecutive repeats counted),
-    failed ones with their message, and those that did not run."""
+    the first failed one with its message and the later ones by name, and
+    those that did not run."""
     items, last = [], None
     for check in verdict.checks:
         if check["status"] == "passed" and last and last["status"] == "passed" \
@@ -175,14 +176,19 @@ def render_html(verdict):
             continue
         last = dict(check, count=1)
         items.append(last)
-    rows = []
+    rows, explained = [], False
     for item in items:
         name = html.escape(str(item["name"])[:200])
         if item["status"] == "passed":
             times = f" &times;{item['count']}" if item["count"] > 1 else ""
             rows.append(f"<li>&#10004; {name}{times}</li>")
-        elif item["status"] == "failed":
+        elif item["status"] == "failed" and not explained:
+            # The first failure in full; later ones by name, so that the
+            # feedback does not spell out every hidden input and answer.
             rows.append(f"<li>&#10008; <pre>{html.escape(item['message'])}</pre></li>")
+            explained = True
+        elif item["status"] == "failed":
+            rows.append(f"<li>&#10008; {name}: failed too</li>")
         else:
             rows.append(f"<li>&#8211; {name}: not run</li>")
     problem = (f"<p>{html.escape(_sentence(verdict.problem))}</p>"

@@ -457,6 +457,26 @@ def _squares_ratio(pair, _inputs=None):
     return second / first if first else float("inf")
 
 
+def _mlp_forward_gap(value, X):
+    """How far scores are from the ReLU MLP of the given layers, at ``X``.
+
+    ``value`` = (scores (N, C), [W1, W2, ...], [b1, b2, ...]): the scores a
+    student's model gave and its own weights and biases. Returns the largest
+    difference relative to the scale of the scores the grader computes.
+    """
+    scores, weights, biases = value
+    params = {}
+    for layer, (W, b) in enumerate(zip(weights, biases), start=1):
+        params[f"W{layer}"], params[f"b{layer}"] = W, b
+    if len(weights) != len(biases) or not weights:
+        raise TypeError(f"{len(weights)} weight matrices and {len(biases)} bias vectors")
+    want = _mlp_scores(params, X)
+    got = numeric(scores)
+    if got.shape != want.shape:
+        raise TypeError(f"scores of shape {got.shape} where {want.shape} was expected")
+    return float(np.abs(got - want).max() / (1.0 + np.abs(want).max()))
+
+
 def _chained_shapes(matrices, _inputs=None):
     """1.0 if the matrices chain (784, w), (w, w), ..., (w, 10) with one width w."""
     shapes = [numeric(m).shape for m in matrices]
@@ -472,6 +492,7 @@ FUNCTIONS = {
     "accuracy": _accuracy,
     "mlp_accuracy": _mlp_accuracy,
     "relu_network": _relu_network,
+    "mlp_forward_gap": _mlp_forward_gap,
     "rounded_relu_network": _rounded_relu_network,
     "fell": lambda value, _inputs=None: _fell(value),
     "squares_ratio": lambda value, _inputs=None: _squares_ratio(value),

@@ -386,3 +386,16 @@ def test_a_cell_that_did_not_finish_never_passes_whatever_it_recorded():
     assert decide(REFS, records).passed
     stopped = decide(REFS, records, "your code raised NotImplementedError")
     assert not stopped.passed and "did not finish" in stopped.problem
+
+
+def test_a_models_forward_pass_is_checked_against_its_own_layers():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 4))
+    W = [rng.normal(size=(4, 3)), rng.normal(size=(3, 2))]
+    b = [rng.normal(size=3), rng.normal(size=2)]
+    scores = np.maximum(X @ W[0] + b[0], 0) @ W[1] + b[1]
+    spec = {"name": "forward", "function": "mlp_forward_gap", "inputs": X,
+            "at_most": 1e-3}
+    assert compare("computed", plain((scores, W, b)), spec) is None
+    first_layer_only = (np.maximum(X @ W[0] + b[0], 0)[:, :2], W, b)
+    assert "at most" in compare("computed", plain(first_layer_only), spec)

@@ -477,6 +477,24 @@ def _mlp_forward_gap(value, X):
     return float(np.abs(got - want).max() / (1.0 + np.abs(want).max()))
 
 
+def _gap_to_accuracy(value, labels):
+    """|reported accuracy - the accuracy of the predictions or scores|."""
+    reported, predictions = value
+    return abs(float(numeric(reported).reshape(())) - _accuracy(predictions, labels))
+
+
+def _gap_to_parameter_count(value, _inputs=None):
+    """|reported number of parameters - the number in the given arrays|."""
+    reported, arrays = value
+    return abs(float(numeric(reported).reshape(())) - sum(numeric(a).size for a in arrays))
+
+
+def _gap_to_hidden_layers(value, _inputs=None):
+    """|reported hidden layers - (number of weight matrices - 1)|."""
+    reported, weights = value
+    return abs(float(numeric(reported).reshape(())) - (len(weights) - 1))
+
+
 def _chained_shapes(matrices, _inputs=None):
     """1.0 if the matrices chain (784, w), (w, w), ..., (w, 10) with one width w."""
     shapes = [numeric(m).shape for m in matrices]
@@ -493,6 +511,9 @@ FUNCTIONS = {
     "mlp_accuracy": _mlp_accuracy,
     "relu_network": _relu_network,
     "mlp_forward_gap": _mlp_forward_gap,
+    "gap_to_accuracy": _gap_to_accuracy,
+    "gap_to_parameter_count": _gap_to_parameter_count,
+    "gap_to_hidden_layers": _gap_to_hidden_layers,
     "rounded_relu_network": _rounded_relu_network,
     "fell": lambda value, _inputs=None: _fell(value),
     "squares_ratio": lambda value, _inputs=None: _squares_ratio(value),

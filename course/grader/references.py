@@ -38,12 +38,6 @@ class ReferenceError(RuntimeError):
     """The solution notebook could not produce the references."""
 
 
-def _is_test(cell):
-    info = cell.get("metadata", {}).get("nbgrader", {})
-    return (cell.get("cell_type") == "code" and info.get("grade")
-            and not info.get("solution"))
-
-
 def _digest(path):
     import numpy
 
@@ -120,7 +114,7 @@ def run_reference(source_notebook, timeout=600):
     nb = nbformat.read(source_notebook, as_version=4)
     originals = {}
     for cell in nb.cells:
-        if _is_test(cell):
+        if sites.is_test_cell(cell):
             grade_id = cell.metadata.nbgrader["grade_id"]
             originals[grade_id] = cell.source
             cell.source = sites.reference_form(cell.source)
@@ -134,7 +128,7 @@ def run_reference(source_notebook, timeout=600):
                              f"the reference values: {str(exc)[-1500:]}") from None
     cells = {}
     for cell in nb.cells:
-        if not _is_test(cell):
+        if not sites.is_test_cell(cell):
             continue
         grade_id = cell.metadata.nbgrader["grade_id"]
         records = [out["data"][REFERENCE_MIME] for out in cell.get("outputs", [])

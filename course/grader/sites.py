@@ -38,6 +38,13 @@ REFERENCE_PRELUDE = (f"from course.checks import reference as {REFERENCE}\n"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
+def is_test_cell(cell):
+    """A graded code cell that is not an answer: a test (nbgrader's metadata)."""
+    info = cell.get("metadata", {}).get("nbgrader", {})
+    return (cell.get("cell_type") == "code" and bool(info.get("grade"))
+            and not info.get("solution"))
+
+
 class SiteError(ValueError):
     """A test cell the grader cannot rewrite (a bug in the assignment)."""
 

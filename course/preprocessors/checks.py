@@ -19,17 +19,11 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from course.grader import sites
+from course.grader.sites import is_test_cell
 from course.grader.references import load_references
 from course.grader.verdicts import (
     Verdict, decide, student_records, verdict_outputs, why_stopped,
 )
-
-
-def is_test_cell(cell):
-    """A graded code cell that is not an answer: a test."""
-    info = cell.get("metadata", {}).get("nbgrader", {})
-    return (cell.get("cell_type") == "code" and bool(info.get("grade"))
-            and not info.get("solution"))
 
 
 def source_notebook(parent, assignment, notebook):

@@ -91,6 +91,7 @@ from course import isolation as _isolation
 DEFAULT_MEMORY_LIMIT = 4 * 2**30  # bytes of address space per kernel
 DEFAULT_MAX_OUTPUT = 100_000  # characters one cell may print
 MAX_FILE_SIZE = 2**30  # bytes: the largest file a kernel may write
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # LMS zips: one folder per student holding the released notebooks,
 #   <anything>/<student_id>/<notebook>.ipynb
 DEFAULT_ZIP_REGEXP = r".*/(?P<student_id>[^/]+)/(?P<file_id>[^/]+\.ipynb)$"
@@ -197,6 +198,9 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
     checks = {s: _check_submission(folder, layout) for s, folder in folders.items()}
     to_grade = [s for s, c in checks.items() if not c.fatal]
     num_workers = max(1, min(workers or _cpu_count(), len(to_grade) or 1))
+    # Several kernels at once: one thread each (numpy's BLAS, PyTorch), so that
+    # they do not spin on each other's cores; the parallelism is across students.
+    limits["kernel_threads"] = 1 if num_workers > 1 else None
     results = {}
     with tempfile.TemporaryDirectory(prefix=f"course-grade-{assignment}-") as tmp:
         with _RealCourse(course, assignment, coursedir, allowed) as real:
@@ -643,13 +647,17 @@ class _WorkerPool:
                     if kind == "error":
                         raise GradingError(
                             f"a grading worker failed to start:\n{payload}")
+                    finished = None
                     if kind == "result":
-                        student, w.task = w.task, None
-                        yield student, payload
+                        finished, w.task = (w.task, payload), None
                     w.ready = True
+                    # The next submission first: the worker grades it while this
+                    # process stores the one it just finished.
                     if queue and w.task is None:
                         w.task, w.started_at = queue.popleft(), time.monotonic()
                         w.conn.send((w.task, str(folders[w.task])))
+                    if finished is not None:
+                        yield finished
         finally:
             for w in workers:
                 w.ask_to_stop()
@@ -770,6 +778,9 @@ def _worker_main(conn, root, argv, limits):
         os.dup2(log, 2)
         os.environ.update(IPYTHONDIR=os.path.join(root, "ipython"),
                           PATH=_venv_env()["PATH"])
+        if limits.get("kernel_threads"):  # inherited by the kernels it starts
+            for name in THREAD_VARIABLES:
+                os.environ[name] = str(limits["kernel_threads"])
         from nbgrader.apps.autogradeapp import AutogradeApp
         from traitlets.config import Config
 
@@ -814,9 +825,11 @@ def _grade_one(app, root, student, folder, limits):
     from nbgrader.utils import capture_log, temp_attrs
 
     coursedir, assignment = app.coursedir, app.coursedir.assignment_id
+    # Only this student's folders: the main process may still be copying the
+    # previous student's results out of this worker's course.
     for name in (coursedir.submitted_directory, coursedir.autograded_directory,
                  coursedir.feedback_directory):
-        shutil.rmtree(root / name, ignore_errors=True)
+        shutil.rmtree(root / name / student, ignore_errors=True)
     dest = Path(coursedir.format_path(coursedir.submitted_directory, student,
                                       assignment))
     shutil.copytree(folder, dest)
@@ -1036,6 +1049,8 @@ class _RealCourse:
             return self.store_failure(student, folder, problems)
         self._replace("autograded", student, outcome["autograded"])
         self._replace("feedback", student, outcome["feedback"])
+        for kind in ("autograded", "feedback"):  # the worker's copies, now stored
+            shutil.rmtree(Path(outcome[kind]).parent, ignore_errors=True)
         rows = outcome["rows"]
         sub = self._submission(student, rows["timestamp"])
         for nb in sub.notebooks:

@@ -98,8 +98,9 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# What each assignment's answers may import. `course grade` flags for review a
-# submission whose answers import anything else (and the course's own
+# What each assignment's answers may use: a list, or per answer cell (its
+# grade_id, "*" for the others). `course grade` flags for review a submission
+# whose answers import or use anything else (and the course's own
 # implementations, such as course.references, always); the README says why.
 _NUMPY_ONLY = ["numpy", "math", "matplotlib", "itertools", "functools", "collections",
                "time", "warnings", "typing", "dataclasses"]
@@ -108,5 +109,10 @@ c.CourseGrade.answer_libraries = {
     "ps2_forward_pass": _NUMPY_ONLY,
     "ps3_backprop": _NUMPY_ONLY,
     "ps4_convolution": _NUMPY_ONLY,
-    "ps5_mnist": _NUMPY_ONLY + ["torch", "sklearn", "threadpoolctl"],
+    # ps5: scikit-learn and PyTorch for their parts, numpy alone from scratch.
+    "ps5_mnist": {
+        "*": _NUMPY_ONLY + ["torch", "sklearn", "threadpoolctl"],
+        **{cell: _NUMPY_ONLY
+           for cell in ("numpy_mlp", "train_numpy", "scratch_training", "depth_sweep")},
+    },
 }

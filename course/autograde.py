@@ -334,7 +334,8 @@ def _answer_libraries(app, assignment):
     from course.grader.scan import DEFAULT_LIBRARIES
 
     configured = app.config.get("CourseGrade", {}).get("answer_libraries", {})
-    return list(configured.get(assignment, DEFAULT_LIBRARIES))
+    allowed = configured.get(assignment, DEFAULT_LIBRARIES)
+    return dict(allowed) if isinstance(allowed, dict) else list(allowed)
 
 
 def _scan(folder, allowed):

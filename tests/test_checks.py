@@ -294,7 +294,7 @@ def _answer(source, grade_id="answer"):
     ("x = {'application/vnd.ann-course.record+json': 1}", "vnd.ann-course"),
     ("from course.references import conv2d", "imports course.references"),
     ("from course import activations", "imports course.activations"),
-    ("import torch", "imports torch, which this assignment's answers may not use"),
+    ("import torch", "imports torch, which this answer may not use"),
     ("from scipy.signal import correlate2d", "imports scipy.signal"),
     ("exec('x = 1')", "uses exec"),
 ])
@@ -399,3 +399,34 @@ def test_a_models_forward_pass_is_checked_against_its_own_layers():
     assert compare("computed", plain((scores, W, b)), spec) is None
     first_layer_only = (np.maximum(X @ W[0] + b[0], 0)[:, :2], W, b)
     assert "at most" in compare("computed", plain(first_layer_only), spec)
+
+
+def _answer_libraries():
+    from traitlets.config import Config, PyFileConfigLoader
+
+    loader = PyFileConfigLoader("nbgrader_config.py", path=str(REPO))
+    config = loader.load_config()
+    return config.CourseGrade.answer_libraries
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("path", notebooks("solutions"),
+                         ids=[p.parent.name for p in notebooks("solutions")])
+def test_the_solutions_use_only_what_their_assignment_allows(path):
+    assert find_tampering(path, _answer_libraries()[path.parent.name]) == []
+
+
+def test_torch_in_a_from_scratch_answer_of_ps5_is_flagged(tmp_path):
+    """The set-up cell imports torch for the PyTorch part; a numpy-only answer
+    that uses it is flagged, by name, without any import of its own."""
+    from tests.submissions.ps5_mnist import CASES
+    from tests.notebook_tools import fill_answers
+
+    release = nbformat.read(REPO / "assignments" / "ps5_mnist" / "ps5_mnist.ipynb",
+                            as_version=4)
+    path = tmp_path / "ps5.ipynb"
+    nbformat.write(fill_answers(release, CASES["trained_by_torch"].answers), path)
+    found = find_tampering(path, _answer_libraries()["ps5_mnist"])
+    assert any(f.startswith("train_numpy") and "torch" in f for f in found), found

@@ -57,8 +57,11 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 def find_tampering(notebook_path, allowed=None):
     """What an instructor should look at in a graded notebook: a list of findings.
 
-    ``allowed``: the top-level libraries the assignment's answers may import
-    (``None``: :data:`DEFAULT_LIBRARIES`). Each finding starts with where it
+    ``allowed``: the top-level libraries the assignment's answers may use,
+    a list for every answer cell, or a dict from answer cells' ``grade_id``
+    to lists with ``"*"`` for the others (``None``: :data:`DEFAULT_LIBRARIES`).
+    A cell also may not use a name the set-up cell bound to another library
+    (``torch.`` in a from-scratch numpy answer). Each finding starts with where it
     was found (the cell's ``grade_id``, or ``cell <index>``), e.g.
     ``"perceptron_update line 4: assigns to numpy.allclose"``; identical
     findings are reported once. Raises ``OSError`` if the file cannot be read
@@ -72,7 +75,10 @@ def find_tampering(notebook_path, allowed=None):
         notebook = None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise ValueError(f"{notebook_path} is not a notebook")
-    allowed = set(DEFAULT_LIBRARIES if allowed is None else allowed)
+    if not isinstance(allowed, dict):
+        allowed = {"*": DEFAULT_LIBRARIES if allowed is None else allowed}
+    allowed = {key: set(value) for key, value in allowed.items()}
+    allowed.setdefault("*", set(DEFAULT_LIBRARIES))
     findings = _source_findings(notebook["cells"], allowed)
     seen, unique = set(), []
     for finding in findings:
@@ -213,8 +219,9 @@ def _source_findings(cells, allowed):
         label = _cell_label(cell, i)
         if first_locked is not None and i < first_locked:
             found.append(f"{label}: a code cell runs before the locked set-up cell")
+        libraries = allowed.get(_nbgrader(cell).get("grade_id"), allowed["*"])
         scan = _SourceScan(protected | _CRITICAL_BUILTINS, imports,
-                           assigned | protected | _CRITICAL_BUILTINS, aliases, allowed)
+                           assigned | protected | _CRITICAL_BUILTINS, aliases, libraries)
         scan.visit(trees[i])
         found += [f"{label} line {line}: {what}" for line, what in scan.found]
     return found
@@ -340,8 +347,8 @@ class _SourceScan(ast.NodeVisitor):
         top = module.split(".")[0]
         if top and top != "course" and top not in self.allowed_libraries \
                 and top not in _SUSPICIOUS_IMPORTS:
-            self.flag(node, f"imports {module}, which this assignment's answers may not "
-                            f"use (allowed: {', '.join(sorted(self.allowed_libraries))})")
+            self.flag(node, f"imports {module}, which this answer may not use "
+                            f"(allowed: {', '.join(sorted(self.allowed_libraries))})")
 
     def visit_Import(self, node):
         for a in node.names:
@@ -450,6 +457,14 @@ class _SourceScan(ast.NodeVisitor):
     def visit_Name(self, node):
         if node.id in _SUSPICIOUS_NAMES and id(node) not in self.allowed:
             self.flag(node, f"uses {node.id}: {_SUSPICIOUS_NAMES[node.id]}")
+        module = self.aliases.get(node.id, "")
+        top = module.split(".")[0]
+        if (isinstance(node.ctx, ast.Load) and top and top not in ("course", "builtins")
+                and top not in self.allowed_libraries and top not in _SUSPICIOUS_IMPORTS
+                and not any(module == m or module.startswith(m + ".")
+                            for m in ANSWER_MODULES)):
+            self.flag(node, f"uses {node.id} ({module}), which this answer may not use "
+                            f"(allowed: {', '.join(sorted(self.allowed_libraries))})")
 
     def visit_Constant(self, node):
         if isinstance(node.value, str):

@@ -72,6 +72,20 @@ SOLUTIONS_VALUE = type("SolutionsValue", (), {"__repr__": lambda self: "<the sol
 
 
 def bind(function, args, kwargs):
+    """(kind, the student's value, spec) of a call to check ``function``.
+
+    The student's value and the values in the spec (``VALUE_FIELDS``) are
+    plain (:func:`course.checkvalues.plain`); a spec without ``expected``
+    means the solution's value.
+    """
+    kind, bound = _arguments(function, args, kwargs)
+    actual = plain(bound.pop(STUDENT_VALUE[function]))
+    spec = {key: plain(value) if key in VALUE_FIELDS else value
+            for key, value in bound.items()}
+    return kind, actual, spec
+
+
+def _arguments(function, args, kwargs):
     """The arguments of a call to check ``function`` by parameter name."""
     kind, params = SIGNATURES[function]
     if len(args) > len(params):
@@ -88,10 +102,7 @@ def bind(function, args, kwargs):
 
 def _check(function, *args, **kwargs):
     """A student's own run: compare now, raise AssertionError with the message."""
-    kind, bound = bind(function, args, kwargs)
-    actual = plain(bound.pop(STUDENT_VALUE[function]))
-    spec = {key: plain(value) if key in VALUE_FIELDS else value
-            for key, value in bound.items()}
+    kind, actual, spec = bind(function, args, kwargs)
     if kind == "computed" and not _has_target(spec):
         return
     if kind in ("array", "scalar", "equal") and "expected" not in spec:
@@ -192,10 +203,7 @@ def reference(site, function, *args, **kwargs):
     Raises ``AssertionError`` if the solution itself fails the check: a
     reference that does not pass its own test is a bug in the assignment.
     """
-    kind, bound = bind(function, args, kwargs)
-    actual = plain(bound.pop(STUDENT_VALUE[function]))
-    spec = {key: plain(value) if key in VALUE_FIELDS else value
-            for key, value in bound.items()}
+    kind, actual, spec = bind(function, args, kwargs)
     if kind in ("array", "scalar", "equal") and "expected" not in spec:
         spec["expected"] = actual
     if kind == "computed" and not _has_target(spec):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 from course.checks import RECORD_MIME
-from course.checkvalues import Refused, compare, decode
+from course.checkvalues import compare, decode
 
 VERDICT_MIME = "application/vnd.ann-course.verdict+json"
 MAX_RECORDS = 10_000
@@ -195,7 +195,3 @@ def render_html(verdict):
                if verdict.problem else "")
     head = "All checks passed." if verdict.passed else "Some checks did not pass."
     return f"<div class='course-verdict'><p>{head}</p><ul>{''.join(rows)}</ul>{problem}</div>"
-
-
-__all__ = ["Verdict", "VERDICT_MIME", "decide", "student_records", "verdict_outputs",
-           "why_stopped", "Refused"]

@@ -27,6 +27,10 @@ The checks and their arguments:
 - ``check_array(name, actual, expected=None, *, atol=1e-6, rtol=1e-5, context=None)``
 - ``check_scalar(name, actual, expected=None, *, atol=1e-6, rtol=1e-5, context=None)``
 - ``check_shape(name, actual, shape, context=None)``
+- ``check_type(name, actual, type, context=None)``: the documented kind of
+  value (``course.checkvalues.TYPES``: "number", "int", "float", "bool",
+  "float array", "int array", "bool array", "list", "tuple"); a one-element
+  array is not a number, a bool is not an int
 - ``check_equal(name, actual, expected=None, *, context=None)``
 - ``check_at_least(name, actual, bound, *, context=None)``, ``check_at_most(...)``
 - ``check_true(condition, message)``: visible tests only (a condition is
@@ -52,6 +56,7 @@ SIGNATURES = {
     "check_scalar": ("scalar", ("name", "actual", "expected")),
     "check_shape": ("shape", ("name", "actual", "shape", "context")),
     "check_equal": ("equal", ("name", "actual", "expected")),
+    "check_type": ("type", ("name", "actual", "type", "context")),
     "check_at_least": ("at_least", ("name", "actual", "bound")),
     "check_at_most": ("at_most", ("name", "actual", "bound")),
     "check_true": ("true", ("condition", "message")),
@@ -60,11 +65,12 @@ SIGNATURES = {
 }
 STUDENT_VALUE = {"check_array": "actual", "check_scalar": "actual",
                  "check_shape": "actual", "check_equal": "actual",
+                 "check_type": "actual",
                  "check_at_least": "actual", "check_at_most": "actual",
                  "check_true": "condition", "check_unchanged": "after",
                  "check_computed": "actual"}
 # What goes into a check's spec besides the student's value.
-SPEC_FIELDS = ("name", "expected", "atol", "rtol", "context", "shape", "bound",
+SPEC_FIELDS = ("name", "expected", "atol", "rtol", "context", "shape", "type", "bound",
                "message", "before", "function", "inputs", "at_least", "at_most")
 VALUE_FIELDS = ("expected", "before", "inputs")  # sent as encoded values
 # ``expected`` left out: the grader takes what the solution returned there.
@@ -128,6 +134,11 @@ def check_scalar(name, actual, expected=SOLUTIONS_VALUE, *, atol=1e-6, rtol=1e-5
 def check_shape(name, actual, shape, context=None):
     """``actual`` is numbers of exactly ``shape``."""
     _check("check_shape", name, actual, shape, context)
+
+
+def check_type(name, actual, type, context=None):
+    """``actual`` is the documented kind of value (see ``course.checkvalues.TYPES``)."""
+    _check("check_type", name, actual, type, context)
 
 
 def check_equal(name, actual, expected=SOLUTIONS_VALUE, *, context=None):

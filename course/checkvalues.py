@@ -20,6 +20,7 @@ kind        spec
 array       name, expected, atol, rtol, context: same shape, values close
 scalar      the same, for one number
 shape       name, shape, context: exactly that shape
+type        name, type, context: the documented kind of value (``TYPES``)
 equal       name, expected, context: the same plain value (lists and tuples
             alike, numbers by value)
 at_least    name, bound, context: one number >= bound
@@ -43,7 +44,7 @@ import math
 
 import numpy as np
 
-KINDS = ("array", "scalar", "shape", "equal", "at_least", "at_most", "true",
+KINDS = ("array", "scalar", "shape", "type", "equal", "at_least", "at_most", "true",
          "unchanged", "computed")
 MAX_DEPTH = 32
 MAX_BYTES = 64 * 2**20      # one value, encoded
@@ -322,6 +323,50 @@ def _compare_shape(actual, spec):
         return (f"{spec.get('name')}{_where(spec.get('context'))} should have shape "
                 f"{shape}, got shape {got.shape}")
     return None
+
+
+def _is_array(value, kinds):
+    return type(value) is np.ndarray and value.ndim > 0 and value.dtype.kind in kinds
+
+
+def _is_number(value, kinds, plain_types):
+    """A Python number of ``plain_types`` or a numpy scalar (0-d) of ``kinds``."""
+    if type(value) in plain_types:
+        return True
+    return type(value) is np.ndarray and value.ndim == 0 and value.dtype.kind in kinds
+
+
+# type name -> (test on a decoded value, how a message names it)
+TYPES = {
+    "number": (lambda v: _is_number(v, "iuf", (int, float)), "a single number"),
+    "int": (lambda v: _is_number(v, "iu", (int,)), "an integer"),
+    "float": (lambda v: _is_number(v, "f", (float,)), "a float"),
+    "bool": (lambda v: _is_number(v, "b", (bool,)), "True or False"),
+    "float array": (lambda v: _is_array(v, "f"), "a numpy array of floats"),
+    "int array": (lambda v: _is_array(v, "iu"), "a numpy array of integers"),
+    "bool array": (lambda v: _is_array(v, "b"), "a numpy array of booleans"),
+    "list": (lambda v: type(v) is list, "a list"),
+    "tuple": (lambda v: type(v) is tuple, "a tuple"),
+}
+
+
+def _describe(value):
+    """How a message names the kind of a decoded value."""
+    if type(value) is np.ndarray:
+        if value.ndim == 0:
+            return f"a numpy scalar of dtype {value.dtype}"
+        return f"a numpy array of dtype {value.dtype} and shape {value.shape}"
+    if type(value) is Refused:
+        return value.why
+    return f"a {type(value).__name__}"
+
+
+def _compare_type(actual, spec):
+    test, words = TYPES[spec["type"]]
+    if test(actual):
+        return None
+    return (f"{spec.get('name')}{_where(spec.get('context'))} should be {words}, "
+            f"got {_describe(actual)}")
 
 
 def _normal(value):

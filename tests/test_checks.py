@@ -9,7 +9,7 @@ import pytest
 
 from course.checks import (
     RECORD_MIME, as_numeric_array, check_array, check_computed, check_equal,
-    check_scalar, check_shape, check_true, check_unchanged,
+    check_scalar, check_shape, check_true, check_type, check_unchanged,
 )
 from course.checkvalues import FUNCTIONS, Refused, compare, decode, encode, plain
 from course.grader import sites
@@ -82,6 +82,26 @@ def test_check_scalar_shape_true_unchanged_equal():
     check_equal("result", None, None)
     with pytest.raises(AssertionError, match=r"should be \(2, 3\), got None"):
         check_equal("cycle", None, (2, 3))
+
+
+@pytest.mark.parametrize("value, kind, ok", [
+    (1.5, "number", True), (3, "number", True), (np.float32(2.0), "number", True),
+    (np.array([1.5]), "number", False), (True, "number", False),
+    (np.array(2.0), "float", True), (2, "float", False), (np.int64(4), "int", True),
+    (4.0, "int", False), (True, "int", False), (np.bool_(True), "bool", True),
+    (np.zeros(3), "float array", True), (np.zeros(3, dtype=int), "float array", False),
+    (np.zeros(3, dtype=np.int32), "int array", True), (np.float64(1.0), "float array", False),
+    (np.zeros(2, dtype=bool), "bool array", True), ([1, 2], "list", True),
+    ((1, 2), "list", False), ((1, 2), "tuple", True),
+])
+def test_check_type_tells_a_number_from_a_one_element_array_and_dtypes_apart(value, kind, ok):
+    if ok:
+        check_type("f(x)", value, kind)
+        return
+    with pytest.raises(AssertionError) as err:
+        check_type("f(x)", value, kind, context="x = 1")
+    assert "f(x) (for x = 1) should be" in str(err.value)
+    assert "got" in str(err.value)
 
 
 def test_torch_tensors_are_numbers_even_with_gradients():

@@ -161,6 +161,9 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
     """
     start = time.perf_counter()
     course = Path(course_dir).resolve()
+    # nbgrader's gradebook runs `alembic` from PATH: this interpreter's, even
+    # when `course` was started from an environment that is not activated.
+    os.environ["PATH"] = _venv_env()["PATH"]
     bwrap = None
     if isolation:
         try:

@@ -17,6 +17,15 @@ bubblewrap sandbox (``course.isolation``); without bubblewrap it refuses to
 grade unless told ``--no-isolation``. Exit status 0 means every
 submission has its gradebook row (failed ones with 0 points and a reason).
 
+    course mutants ASSIGNMENT [--workers N] [--quick] [--function NAME ...]
+                   [--csv FILE] [--fail-under RATE] [--course-dir DIR]
+
+grades every mutant of the solution's answer code (see ``course.mutants``)
+with the assignment's hidden tests and reports, per graded function, the
+mutants killed, the survivors (with their diffs) and the probably equivalent
+ones; writes one CSV row per mutant. Exit status 1 if the kill rate is under
+``--fail-under``.
+
     course compare [--quick] [--depths L ...] [--out-dir DIR] [...]
 
 trains scikit-learn, PyTorch and from-scratch numpy MLPs of several depths and
@@ -108,6 +117,54 @@ def _add_grade_parser(commands):
     grade.set_defaults(func=_cmd_grade)
 
 
+def _cmd_mutants(args):
+    from course import mutants
+
+    try:
+        result = mutants.run(
+            args.assignment, course_dir=args.course_dir, workers=args.workers,
+            quick=args.quick, functions=args.function, isolation=not args.no_isolation,
+            progress=not args.no_progress, equivalence_seconds=args.equivalence_seconds,
+            csv_path=args.csv)
+    except mutants.MutantsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(mutants.report(result))
+    if args.fail_under is not None and result.kill_rate() < args.fail_under:
+        print(f"kill rate {result.kill_rate():.1%} is under {args.fail_under:.1%}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_mutants_parser(commands):
+    parser = commands.add_parser(
+        "mutants",
+        help="measure the hidden tests: grade plausible bugs made in the solution")
+    parser.add_argument("assignment", metavar="ASSIGNMENT", help="e.g. ps1_perceptron")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="grading processes (default: one per CPU core)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a sample: at most 4 mutants per graded function")
+    parser.add_argument("--function", action="append", metavar="NAME",
+                        help="only mutants of this function (repeatable)")
+    parser.add_argument("--csv", metavar="FILE",
+                        help="where to write one row per mutant "
+                             "(default: mutants_<assignment>.csv in the course folder)")
+    parser.add_argument("--fail-under", type=float, metavar="RATE",
+                        help="exit with status 1 if the kill rate is under RATE "
+                             "(e.g. 0.95)")
+    parser.add_argument("--equivalence-seconds", type=float, default=10.0, metavar="S",
+                        help="seconds spent comparing each survivor with the solution "
+                             "(default: %(default)g)")
+    parser.add_argument("--course-dir", default=".", metavar="DIR",
+                        help="the course folder (with nbgrader_config.py); default: here")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-isolation", action="store_true",
+                        help="grade without the bubblewrap sandbox")
+    parser.set_defaults(func=_cmd_mutants)
+
+
 def build_parser():
     """The argument parser of the ``course`` command."""
     parser = argparse.ArgumentParser(
@@ -131,6 +188,7 @@ def build_parser():
     )
     mnist.set_defaults(func=_cmd_data_mnist)
     _add_grade_parser(commands)
+    _add_mutants_parser(commands)
     # Listed here for --help; main() hands its arguments to course.compare, so
     # that the other commands do not pay for importing PyTorch.
     commands.add_parser(

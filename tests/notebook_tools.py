@@ -15,13 +15,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from course.grader.answers import fill_answers, nbgrader_metadata, solution_answers  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def nbgrader_metadata(notebook_cell):
-    """The cell's nbgrader metadata dict, or {} for an ordinary cell."""
-    return notebook_cell.get("metadata", {}).get("nbgrader", {})
 
 
 def make_cell(source, cell_type="code", **nbgrader):
@@ -46,39 +43,6 @@ def notebooks(folder):
 def assignment_names():
     """The assignments: one folder per assignment in ``solutions/``."""
     return sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
-
-
-def fill_answers(notebook, answers):
-    """Return a copy of a released notebook with some answer cells replaced.
-
-    ``answers`` maps a solution cell's ``grade_id`` to the code (or markdown)
-    a pretend student wrote there.
-    """
-    filled = nbformat.from_dict(notebook)
-    unknown = set(answers)
-    for cell in filled.cells:
-        gid = nbgrader_metadata(cell).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-            unknown.discard(gid)
-    if unknown:
-        raise KeyError(f"no answer cells with grade_id {sorted(unknown)}")
-    return filled
-
-
-def solution_answers(source_path):
-    """grade_id -> the reference answer of each answer cell of a source notebook.
-
-    The ``### BEGIN SOLUTION`` / ``### END SOLUTION`` marker lines are dropped,
-    so the answer is what a student who got it right would have written.
-    """
-    source = nbformat.read(source_path, as_version=4)
-    return {
-        nbgrader_metadata(c)["grade_id"]: "\n".join(
-            line for line in c.source.split("\n")
-            if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-        for c in source.cells if nbgrader_metadata(c).get("solution")
-    }
 
 
 def graded_code_cells(path):

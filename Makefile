@@ -7,6 +7,8 @@
 #   make grade A=ps1_perceptron   `course grade`: autograde submitted/ in a sandbox,
 #                                 write feedback, export CSV (GRADE_FLAGS=--no-isolation
 #                                 where bubblewrap cannot run)
+#   make mutants A=ps1_perceptron  `course mutants`: how many plausible bugs the
+#                                 hidden tests catch (MUTANTS_FLAGS=--quick for a sample)
 #   make data       download (or verify) MNIST and say where it is
 #   make compare    the full MNIST comparison (about 12 min on 2 cores)
 
@@ -19,6 +21,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 A      ?=
 GRADE_FLAGS ?=
+MUTANTS_FLAGS ?=
 # Extra options for JupyterLab, e.g. LAB_FLAGS="--no-browser --port 8890", or
 # --allow-root inside a container that runs as root (Jupyter refuses otherwise).
 LAB_FLAGS ?=
@@ -29,7 +32,7 @@ PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loads
 # nbgrader runs helper programs (alembic) that it expects on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lab test test-fast release grade data compare clean
+.PHONY: install lab test test-fast release grade mutants data compare clean
 
 install: $(STAMP)
 
@@ -59,6 +62,10 @@ release: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(A)" || { echo "usage: make grade A=<assignment>, e.g. A=ps1_perceptron"; exit 2; }
 	course grade "$(A)" $(GRADE_FLAGS)
+
+mutants: $(STAMP)
+	@test -n "$(A)" || { echo "usage: make mutants A=<assignment>, e.g. A=ps1_perceptron"; exit 2; }
+	course mutants "$(A)" $(MUTANTS_FLAGS)
 
 data: $(STAMP)
 	course data mnist

@@ -162,6 +162,59 @@ def train(X, y, num_hiddens=(32, 32), lr=0.5, weight_decay=1e-4, num_steps=300, 
     return params, losses
 '''
 
+REL_ERROR_EPS_ADDED = '''
+def rel_error(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    # 1e-8 added to the denominator instead of max(1e-8, ...): wrong for tiny entries.
+    return float(np.max(np.abs(a - b) / (np.abs(a) + np.abs(b) + 1e-8)))
+'''
+
+MSE_ONE_ELEMENT_LOSS = '''
+def mse_loss(y_hat, y):
+    d = (y_hat - y).reshape(-1, 1)
+    K = d.shape[0]
+    loss = d.T @ d / K                  # a (1, 1) array, not a float
+    return loss, 2.0 * (y_hat - y) / K
+'''
+
+SGD_CHANGES_GRADS = '''
+def sgd_step(params, grads, lr, weight_decay=0.0):
+    new_params = {}
+    for key in params:
+        if key.startswith("W"):
+            grads[key] += weight_decay * params[key]    # changes the caller's grads
+        new_params[key] = params[key] - lr * grads[key]
+    return new_params
+'''
+
+# A correct train with one line changed: {init}, {classes} and {step} are where
+# the wrong versions differ.
+_TRAIN_TEMPLATE = '''
+def train(X, y, num_hiddens=(16, 16), lr=0.5, weight_decay=1e-4, num_steps=100, rng=0):
+    rng = np.random.default_rng({seed})
+    sizes = [X.shape[1], *{hidden}, {classes}]
+    params = {{}}
+    for l in range(1, len(sizes)):
+        fan_in, fan_out = sizes[l - 1], sizes[l]
+        params[f"W{{l}}"] = rng.normal(0.0, np.sqrt(2.0 / {fan}), size=(fan_in, fan_out))
+        params[f"b{{l}}"] = np.zeros(fan_out)
+    losses = []
+    for _ in range(num_steps):
+        loss, grads = mlp_loss(params, X, y)
+        params = sgd_step(params, grads, {lr}, weight_decay)
+        losses.append(loss)
+    return params, losses
+'''
+_RIGHT = dict(seed="rng", hidden="num_hiddens", classes="int(np.max(y)) + 1", fan="fan_in",
+              lr="lr")
+
+TRAIN_IGNORES_LR = _TRAIN_TEMPLATE.format(**{**_RIGHT, "lr": "0.5"})   # the default, not lr
+TRAIN_FIXED_HIDDEN_SIZES = _TRAIN_TEMPLATE.format(**{**_RIGHT, "hidden": "(16, 16)"})
+TRAIN_IGNORES_RNG = _TRAIN_TEMPLATE.format(**{**_RIGHT, "seed": "0"})
+TRAIN_CLASSES_FROM_UNIQUE = _TRAIN_TEMPLATE.format(
+    **{**_RIGHT, "classes": "len(np.unique(y))"})
+TRAIN_HE_FAN_OUT = _TRAIN_TEMPLATE.format(**{**_RIGHT, "fan": "fan_out"})
+
 CASES = {
     "numgrad_one_sided": Case({"numerical_gradient": NUMGRAD_ONE_SIDED},
                               loses={"test_numerical_gradient"}),
@@ -187,4 +240,14 @@ CASES = {
     "sgd_decays_biases": Case({"sgd_step": SGD_DECAYS_BIASES}, loses={"test_sgd_step"}),
     "train_ignores_weight_decay": Case({"train": TRAIN_IGNORES_WEIGHT_DECAY},
                                        loses={"test_train"}),
+    "rel_error_eps_added": Case({"rel_error": REL_ERROR_EPS_ADDED}, loses={"test_rel_error"}),
+    "mse_one_element_loss": Case({"mse_loss": MSE_ONE_ELEMENT_LOSS}, loses={"test_mse_loss"}),
+    "sgd_changes_grads": Case({"sgd_step": SGD_CHANGES_GRADS}, loses={"test_sgd_step"}),
+    "train_ignores_lr": Case({"train": TRAIN_IGNORES_LR}, loses={"test_train"}),
+    "train_fixed_hidden_sizes": Case({"train": TRAIN_FIXED_HIDDEN_SIZES},
+                                     loses={"test_train"}),
+    "train_ignores_rng": Case({"train": TRAIN_IGNORES_RNG}, loses={"test_train"}),
+    "train_classes_from_unique": Case({"train": TRAIN_CLASSES_FROM_UNIQUE},
+                                      loses={"test_train"}),
+    "train_he_fan_out": Case({"train": TRAIN_HE_FAN_OUT}, loses={"test_train"}),
 }

@@ -65,6 +65,7 @@ row, with every grade 0 (as nbgrader does for a missing notebook), and its
 reason in the summary and in ``grade_report_<assignment>.csv``.
 """
 
+import contextlib
 import csv
 import glob
 import json
@@ -228,6 +229,40 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
     return GradeRun(assignment, course, num_workers if to_grade else 0,
                     time.perf_counter() - start, students, layout.cells,
                     grades_csv, report_csv, isolated=bool(isolation))
+
+
+@contextlib.contextmanager
+def scratch_course(course, assignment, references_from=()):
+    """A throw-away copy of what grading ``assignment`` needs, with its own gradebook.
+
+    Yields the copy's folder: ``nbgrader_config.py``, the assignment's source
+    and release, and the solution's cached reference values (from the
+    course's ``.grading/`` and any folder in ``references_from``). Grading
+    there writes nothing to the course, its gradebook or its database server
+    (``COURSE_GRADEBOOK_URL`` and ``COURSE_EXCHANGE`` are set aside meanwhile).
+    Used by ``course mutants`` and ``course check``.
+    """
+    course = Path(course)
+    with tempfile.TemporaryDirectory(prefix=f"course-scratch-{assignment}-") as tmp:
+        target = Path(tmp) / "course"
+        target.mkdir()
+        shutil.copy2(course / "nbgrader_config.py", target / "nbgrader_config.py")
+        ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+        for folder in ("solutions", "assignments"):
+            shutil.copytree(course / folder / assignment, target / folder / assignment,
+                            ignore=ignore)
+        cache = target / ".grading" / "references" / assignment
+        for source in [course / ".grading" / "references" / assignment,
+                       *references_from]:
+            if Path(source).is_dir():
+                shutil.copytree(source, cache, dirs_exist_ok=True)
+        saved = {key: os.environ.pop(key) for key in ("COURSE_GRADEBOOK_URL",
+                                                      "COURSE_EXCHANGE")
+                 if key in os.environ}
+        try:
+            yield target
+        finally:
+            os.environ.update(saved)
 
 
 # --------------------------------------------------------------------------
@@ -1225,4 +1260,6 @@ def summary_text(run):
         lines.append(f"  {grade_id:<{width}}  {_num(max_score):>3} pt  {text}")
     lines.append(f"wrote: {run.grades_csv}, {run.report_csv}, autograded/ "
                  "and feedback/")
+    from course.similarity import summary_section  # writes similarity_<assignment>.html
+    lines += summary_section(run.assignment, run.course)
     return "\n".join(lines)

@@ -17,6 +17,14 @@ bubblewrap sandbox (``course.isolation``); without bubblewrap it refuses to
 grade unless told ``--no-isolation``. Exit status 0 means every
 submission has its gradebook row (failed ones with 0 points and a reason).
 
+    course check NOTEBOOK [--course-dir DIR] [--assignment NAME] [--feedback FILE]
+
+grades one notebook exactly as ``course grade`` would (see
+``course.selfcheck``), in a throw-away copy of the course: per graded cell
+the points and the message of the first failed check, the total, and where
+the feedback HTML is. Exit status 0 only at full automatic marks, 1 below,
+2 when the notebook cannot be checked (the reason in one line).
+
     course mutants ASSIGNMENT [--workers N] [--quick] [--function NAME ...]
                    [--csv FILE] [--fail-under RATE] [--course-dir DIR]
 
@@ -25,6 +33,24 @@ with the assignment's hidden tests and reports, per graded function, the
 mutants killed, the survivors (with their diffs) and the probably equivalent
 ones; writes one CSV row per mutant. Exit status 1 if the kill rate is under
 ``--fail-under``.
+
+    course export --to canvas|moodle|csv FILE [--assignment A ...]
+                  [--roster ROSTER.csv] [--allow-unrostered] [--course-dir DIR]
+
+writes the gradebook's scores (manual grades and late penalties included) in
+the import format of Canvas's gradebook CSV or Moodle's CSV grade import, or
+as a plain one-row-per-student CSV (see ``course.lms_export``); a roster maps
+nbgrader ids to the LMS's ids. Exit status 1, with one line saying why, on
+bad input.
+
+    course similarity ASSIGNMENT [--course-dir DIR] [--out FILE.html] [--top N]
+                      [--threshold T]
+
+ranks every pair of submissions by how alike their answer code is (see
+``course.similarity``: given code ignored, comments, whitespace and names
+normalised), prints the top pairs with the cells that match and writes an
+HTML report with the suspicious pairs side by side. Exit status 1, with one
+line saying why, when there is no such assignment or no submission.
 
     course compare [--quick] [--depths L ...] [--out-dir DIR] [...]
 
@@ -36,7 +62,7 @@ LeNet-5 on MNIST, prints the table and writes it with its figures (see
 import argparse
 import sys
 
-from course import autograde, data
+from course import autograde, data, lms_export, selfcheck, similarity
 
 
 def _cmd_data_mnist(args):
@@ -189,6 +215,9 @@ def build_parser():
     mnist.set_defaults(func=_cmd_data_mnist)
     _add_grade_parser(commands)
     _add_mutants_parser(commands)
+    similarity.add_parser(commands)
+    lms_export.add_parser(commands)
+    selfcheck.add_parser(commands)
     # Listed here for --help; main() hands its arguments to course.compare, so
     # that the other commands do not pay for importing PyTorch.
     commands.add_parser(

@@ -118,14 +118,22 @@ def run_reference(source_notebook, timeout=600):
             grade_id = cell.metadata.nbgrader["grade_id"]
             originals[grade_id] = cell.source
             cell.source = sites.reference_form(cell.source)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            allow_errors=False,
-                            resources={"metadata": {"path": str(Path(source_notebook).parent)}})
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        raise ReferenceError(f"the solution {source_notebook} failed while recording "
-                             f"the reference values: {str(exc)[-1500:]}") from None
+    from jupyter_client.manager import KernelManager
+
+    with tempfile.TemporaryDirectory(prefix="course-reference-") as sockets:
+        # Local sockets, not TCP: nothing else on the machine can talk to the
+        # kernel, and it has no TCP warning to print.
+        km = KernelManager(kernel_name="python3", transport="ipc",
+                           ip=os.path.join(sockets, "kernel"))
+        client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3",
+                                allow_errors=False,
+                                resources={"metadata": {
+                                    "path": str(Path(source_notebook).parent)}})
+        try:
+            client.execute()
+        except CellExecutionError as exc:
+            raise ReferenceError(f"the solution {source_notebook} failed while recording "
+                                 f"the reference values: {str(exc)[-1500:]}") from None
     cells = {}
     for cell in nb.cells:
         if not sites.is_test_cell(cell):

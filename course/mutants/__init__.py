@@ -21,12 +21,8 @@ the assignment. ``quick=True`` grades a sample: at most ``QUICK_PER_FUNCTION``
 mutants of each function, of different operators.
 """
 
-import contextlib
 import csv
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -157,46 +153,19 @@ def run(assignment, course_dir=".", workers=None, quick=False, functions=None,
                            "`make release` (nbgrader generate_assignment) first")
     outcomes = [Outcome(f"m{i:04d}", name, mutant, answer)
                 for i, (name, mutant, answer) in enumerate(planned, 1)]
-    with tempfile.TemporaryDirectory(prefix=f"course-mutants-{assignment}-") as tmp:
-        copy = _course_copy(course, assignment, Path(tmp) / "course")
+    with autograde.scratch_course(course, assignment) as copy:
         _write_submissions(copy, assignment, outcomes)
-        with _own_gradebook():
-            try:
-                graded = autograde.grade_assignment(
-                    assignment, course_dir=copy, workers=workers, progress=progress,
-                    isolation=isolation)
-            except autograde.GradingError as exc:
-                raise MutantsError(str(exc)) from None
+        try:
+            graded = autograde.grade_assignment(
+                assignment, course_dir=copy, workers=workers, progress=progress,
+                isolation=isolation)
+        except autograde.GradingError as exc:
+            raise MutantsError(str(exc)) from None
         _judge(graded, outcomes)
         _check_equivalence(course, assignment, outcomes, equivalence_seconds, progress)
     result = MutantsRun(assignment, outcomes, time.perf_counter() - start, quick)
     result.csv_path = write_csv(result, csv_path or course / f"mutants_{assignment}.csv")
     return result
-
-
-def _course_copy(course, assignment, target):
-    """What ``course grade`` needs of the course, without its gradebook or classes."""
-    target.mkdir(parents=True)
-    shutil.copy2(course / "nbgrader_config.py", target / "nbgrader_config.py")
-    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-    for folder in ("solutions", "assignments"):
-        shutil.copytree(course / folder / assignment, target / folder / assignment,
-                        ignore=ignore)
-    cache = course / ".grading" / "references" / assignment
-    if cache.is_dir():  # the solution's reference values: computed once, reused
-        shutil.copytree(cache, target / ".grading" / "references" / assignment)
-    return target
-
-
-@contextlib.contextmanager
-def _own_gradebook():
-    """The copy's own SQLite gradebook, whatever COURSE_GRADEBOOK_URL says."""
-    saved = {k: os.environ.pop(k) for k in ("COURSE_GRADEBOOK_URL", "COURSE_EXCHANGE")
-             if k in os.environ}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
 
 
 def _write_submissions(course, assignment, outcomes):

@@ -88,6 +88,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from course import isolation as _isolation
+from course.grader import report as grade_report
 
 DEFAULT_MEMORY_LIMIT = 4 * 2**30  # bytes of address space per kernel
 DEFAULT_MAX_OUTPUT = 100_000  # characters one cell may print
@@ -134,6 +135,8 @@ class GradeRun:
     grades_csv: Path
     report_csv: Path
     isolated: bool = True  # whether the kernels ran in the sandbox
+    plots_png: Path = None  # the score distributions (course.grader.report)
+    report_html: Path = None
 
     @property
     def graded(self):
@@ -226,9 +229,11 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
             grades_csv = _export_grades(course, app, real)
     students = [results[s] for s in sorted(results)]
     report_csv = _write_report(course, assignment, students)
-    return GradeRun(assignment, course, num_workers if to_grade else 0,
-                    time.perf_counter() - start, students, layout.cells,
-                    grades_csv, report_csv, isolated=bool(isolation))
+    run = GradeRun(assignment, course, num_workers if to_grade else 0,
+                   time.perf_counter() - start, students, layout.cells,
+                   grades_csv, report_csv, isolated=bool(isolation))
+    run.plots_png, run.report_html = grade_report.write(run)
+    return run
 
 
 @contextlib.contextmanager
@@ -1260,6 +1265,8 @@ def summary_text(run):
         lines.append(f"  {grade_id:<{width}}  {_num(max_score):>3} pt  {text}")
     lines.append(f"wrote: {run.grades_csv}, {run.report_csv}, autograded/ "
                  "and feedback/")
+    if run.report_html:
+        lines.append(f"plots: {run.plots_png} (and in {run.report_html})")
     from course.similarity import summary_section  # writes similarity_<assignment>.html
     lines += summary_section(run.assignment, run.course)
     return "\n".join(lines)

@@ -180,6 +180,12 @@ def test_summary_gives_mean_and_median_per_graded_cell(parallel_and_serial):
     assert stats["test_sign"][2] == 1
     assert stats["xor_explanation"][1] is None  # written answers: manual grading
     assert "test_train_perceptron" in text and "median" in text
+    # The figure and the HTML report sit beside grades.csv and are named in the summary.
+    assert run.plots_png == run.course / "grade_plots_ps1_perceptron.png"
+    assert run.plots_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = run.report_html.read_text()
+    assert "data:image/png;base64," in page and "test_train_perceptron" in page
+    assert f"plots: {run.plots_png}" in text
 
 
 # ---------------------------------------------------------------------------

@@ -71,12 +71,14 @@ def figure(run):
     left.set_xlim(0, 1)
     left.set_xlabel("share of the class")
     left.set_title(f"{run.assignment}: points per test cell")
-    left.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=3, fontsize=8,
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=8,
                 frameon=False)
     scores, best = totals(run)
-    bins = max(1, min(20, int(best) + 1))
-    right.hist(scores, bins=bins, range=(0, best or 1), color="#0072B2",
-               edgecolor="white")
+    # One bar per whole point (up to 40 points), else 20 equal bins.
+    bins = ([b - 0.5 for b in range(int(best) + 2)] if best <= 40 else 20)
+    right.hist(scores, bins=bins, range=None if best <= 40 else (0, best),
+               color="#0072B2", edgecolor="white")
+    right.yaxis.get_major_locator().set_params(integer=True)
     right.set_xlabel(f"automatic total (of {best:g})")
     right.set_ylabel("students")
     right.set_title(f"{len(scores)} graded submissions")

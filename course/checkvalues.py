@@ -551,6 +551,93 @@ def _chained_shapes(matrices, _inputs=None):
     return float(chained)
 
 
+# ps5_mnist: training on the test images, momentum checked by its effect,
+# timings that belong to their rows.
+
+def _single(value, what):
+    """One number from a decoded value; TypeError if it is not one."""
+    number = numeric(value)
+    if number.size != 1:
+        raise TypeError(f"{what} of shape {number.shape}, not one number")
+    return float(number.reshape(()))
+
+
+def _clipped_losses(scores, labels, probabilities):
+    """Per image min(-log p(its label), log C): the cross-entropy, capped at chance.
+
+    ``scores``: (N, C) scores (softmax gives p) or, with ``probabilities``, (N, C)
+    probabilities; ``labels``: (N,) integers in 0..C-1. Returns (N,) losses.
+    """
+    scores, labels = numeric(scores), numeric(labels)
+    if scores.ndim != 2 or labels.shape != (scores.shape[0],) or not len(labels):
+        raise TypeError(f"scores of shape {scores.shape} for {labels.shape[0]} labels")
+    if not np.isfinite(scores).all():
+        raise TypeError("scores that are not all finite")
+    cap = math.log(scores.shape[1])
+    rows, labels = np.arange(len(labels)), labels.astype(int)
+    if probabilities:
+        return -np.log(np.clip(scores[rows, labels], math.exp(-cap), None))
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted[rows, labels] - np.log(np.exp(shifted).sum(axis=1))
+    return np.minimum(-log_p, cap)
+
+
+def _held_out_loss_ratio(value, labels, probabilities=False):
+    """How much worse a model does on images it cannot have seen than on the visible ones.
+
+    ``value`` = (scores on the visible images (N, C), scores on the held-out images
+    (M, C)) (probabilities with ``probabilities``); ``labels`` = ((N,), (M,)).
+    Returns mean capped cross-entropy (:func:`_clipped_losses`) on the held-out
+    images over that on the visible ones: about 1 for a model trained on neither
+    set; well above 1 for one trained on the visible images, whose hard images it
+    has learned (capping at chance keeps a few hopeless images from ruling the mean).
+    """
+    visible, held = value
+    labels_visible, labels_held = labels
+    mean_visible = float(_clipped_losses(visible, labels_visible, probabilities).mean())
+    mean_held = float(_clipped_losses(held, labels_held, probabilities).mean())
+    return mean_held / mean_visible if mean_visible > 0 else float("inf")
+
+
+def _abs_difference(pair, _inputs=None):
+    """|a - b| for ``pair`` = (a, b), two single numbers (a reported value, a measured one)."""
+    a, b = pair
+    return abs(_single(a, "a value") - _single(b, "a value"))
+
+
+def _time_share(value, _inputs=None):
+    """sum(parts) / total for ``value`` = ([t1, t2, ...], total): seconds measured
+    inside a call over the seconds of the whole call (at most 1 if they are)."""
+    parts, total = value
+    if type(parts) not in (list, tuple) or not parts:
+        raise TypeError("the parts are not a non-empty list of numbers")
+    total = _single(total, "the total")
+    if not total > 0:
+        raise TypeError(f"a total of {total} seconds")
+    return sum(_single(part, "a time") for part in parts) / total
+
+
+def _arrays_gap(pair, _inputs=None):
+    """How far two lists of arrays are apart: ``pair`` = ([A1, A2, ...], [B1, B2, ...]),
+    arrays of matching shapes. Returns max over i of max |Ai - Bi| / (1 + max |Bi|);
+    TypeError if the lists or shapes do not match."""
+    first, second = pair
+    if type(first) not in (list, tuple) or type(second) not in (list, tuple):
+        raise TypeError("values that are not lists of arrays")
+    if len(first) != len(second) or not first:
+        raise TypeError(f"{len(first)} arrays against {len(second)}")
+    gap = 0.0
+    for i, (a, b) in enumerate(zip(first, second)):
+        a, b = numeric(a), numeric(b)
+        if a.shape != b.shape:
+            raise TypeError(f"array {i} has shape {a.shape} where {b.shape} was expected")
+        if a.size:
+            with np.errstate(invalid="ignore", over="ignore"):
+                here = float(np.abs(a - b).max() / (1.0 + np.abs(b).max()))
+            gap = max(gap, here if np.isfinite(here) else float("inf"))
+    return gap
+
+
 FUNCTIONS = {
     "accuracy": _accuracy,
     "mlp_accuracy": _mlp_accuracy,
@@ -563,6 +650,12 @@ FUNCTIONS = {
     "fell": lambda value, _inputs=None: _fell(value),
     "squares_ratio": lambda value, _inputs=None: _squares_ratio(value),
     "chained_shapes": lambda value, _inputs=None: _chained_shapes(value),
+    "held_out_loss_ratio": _held_out_loss_ratio,
+    "held_out_loss_ratio_from_probabilities":
+        lambda value, labels: _held_out_loss_ratio(value, labels, probabilities=True),
+    "abs_difference": _abs_difference,
+    "time_share": _time_share,
+    "arrays_gap": _arrays_gap,
 }
 
 

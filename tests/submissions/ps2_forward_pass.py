@@ -176,6 +176,122 @@ def cross_entropy(Z, y):
     return float(-np.mean(np.log(P[np.arange(len(y)), y])))   # log(0) = -inf
 '''
 
+HEAVISIDE_BOOL = '''
+def heaviside(z):
+    return np.asarray(z) >= 0           # booleans, not the documented floats
+'''
+
+RELU_KEEPS_INT_DTYPE = '''
+def relu(z):
+    return np.maximum(z, 0)             # an int array stays ints; floats are documented
+
+
+def relu_grad(z):
+    return np.where(np.asarray(z, dtype=float) > 0, 1.0, 0.0)
+'''
+
+RELU_GRAD_BOOL = '''
+def relu(z):
+    return np.maximum(np.asarray(z, dtype=float), 0.0)
+
+
+def relu_grad(z):
+    return np.asarray(z) > 0            # booleans, not the documented floats
+'''
+
+LEAKY_GRAD_FIXED_GAMMA = '''
+def leaky_relu(z, gamma=0.01):
+    z = np.asarray(z, dtype=float)
+    return np.where(z >= 0, z, gamma * z)
+
+
+def leaky_relu_grad(z, gamma=0.01):
+    return np.where(np.asarray(z, dtype=float) > 0, 1.0, 0.01)   # ignores gamma
+'''
+
+COUNT_FLOAT_TOTAL = '''
+def count_parameters(layer_sizes):
+    total = 0.0                         # a float total: 26.0, not the int 26
+    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        total += n_in * n_out + n_out
+    return total
+'''
+
+SOFTMAX_IN_PLACE = '''
+def softmax(Z):
+    Z = np.asarray(Z, dtype=float)      # no copy for a float array: the caller's Z
+    Z -= Z.max(axis=1, keepdims=True)
+    E = np.exp(Z)
+    return E / E.sum(axis=1, keepdims=True)
+'''
+
+CROSS_ENTROPY_ONE_ELEMENT = '''
+def cross_entropy(Z, y):
+    Z = np.asarray(Z, dtype=float)
+    m = Z.max(axis=1, keepdims=True)
+    log_sum_exp = m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True))     # (N, 1)
+    correct = np.take_along_axis(Z, np.asarray(y).reshape(-1, 1), axis=1)  # (N, 1)
+    return np.sum(log_sum_exp - correct, axis=0) / len(Z)   # shape (1,), not a number
+'''
+
+# Correct, and written differently from the solution: must keep full marks.
+XOR_THREE_HIDDEN_UNITS = '''
+def xor_network_weights():
+    # H = 3: the lecture's two units and a third one the output ignores.
+    W = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, -1.0]])
+    c = np.array([0.0, -1.0, 0.0])
+    w = np.array([1.0, -2.0, 0.0])
+    return W, c, w, 0.0
+'''
+
+ALTERNATIVE_SIGMOID = '''
+def sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+
+
+def sigmoid_grad(z):
+    return 0.25 / np.cosh(0.5 * np.asarray(z, dtype=float)) ** 2
+'''
+
+ALTERNATIVE_RELU = '''
+def relu(z):
+    z = np.array(z, dtype=float)
+    z[z < 0] = 0.0                      # on a copy
+    return z
+
+
+def relu_grad(z):
+    return (np.asarray(z) > 0).astype(float)
+'''
+
+ALTERNATIVE_SOFTPLUS = '''
+def softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def softplus_grad(z):
+    return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=float)))
+'''
+
+ALTERNATIVE_COUNT = '''
+def count_parameters(layer_sizes):
+    sizes = np.array(layer_sizes, dtype=np.int64)
+    return (sizes[:-1] * sizes[1:]).sum() + sizes[1:].sum()
+'''
+
+ALTERNATIVE_SOFTMAX = '''
+def softmax(Z):
+    Z = np.asarray(Z, dtype=float)
+    return np.exp(Z - np.logaddexp.reduce(Z, axis=1, keepdims=True))
+'''
+
+ALTERNATIVE_CROSS_ENTROPY = '''
+def cross_entropy(Z, y):
+    Z = np.asarray(Z, dtype=float)
+    picked = np.array([Z[i, label] for i, label in enumerate(y)])
+    return np.mean(np.logaddexp.reduce(Z, axis=1) - picked)
+'''
+
 CASES = {
     "heaviside_strict": Case({"step": HEAVISIDE_STRICT}, loses={"test_heaviside"}),
     # The reference sigmoid_grad and softplus_grad call sigmoid, so they fail with it.
@@ -209,4 +325,21 @@ CASES = {
     "softmax_global_max": Case({"softmax": SOFTMAX_GLOBAL_MAX}, loses={"test_softmax"}),
     "cross_entropy_log_softmax": Case({"cross_entropy": CROSS_ENTROPY_LOG_SOFTMAX},
                                       loses={"test_cross_entropy"}),
+    "heaviside_bool": Case({"step": HEAVISIDE_BOOL}, loses={"test_heaviside"}),
+    "relu_keeps_int_dtype": Case({"relu": RELU_KEEPS_INT_DTYPE}, loses={"test_relu"}),
+    "relu_grad_bool": Case({"relu": RELU_GRAD_BOOL}, loses={"test_relu_grad"}),
+    "leaky_grad_fixed_gamma": Case({"leaky_relu": LEAKY_GRAD_FIXED_GAMMA},
+                                   loses={"test_leaky_relu_grad"}),
+    "count_float_total": Case({"count_parameters": COUNT_FLOAT_TOTAL},
+                              loses={"test_count_parameters"}),
+    "softmax_in_place": Case({"softmax": SOFTMAX_IN_PLACE}, loses={"test_softmax"}),
+    "cross_entropy_one_element": Case({"cross_entropy": CROSS_ENTROPY_ONE_ELEMENT},
+                                      loses={"test_cross_entropy"}),
+    # Not a mistake: H = 3 hidden units is as right as the solution's H = 2.
+    "xor_three_hidden_units": Case({"xor_weights": XOR_THREE_HIDDEN_UNITS}, loses=set()),
+    "correct_alternatives": Case({"sigmoid": ALTERNATIVE_SIGMOID, "relu": ALTERNATIVE_RELU,
+                                  "softplus": ALTERNATIVE_SOFTPLUS,
+                                  "count_parameters": ALTERNATIVE_COUNT,
+                                  "softmax": ALTERNATIVE_SOFTMAX,
+                                  "cross_entropy": ALTERNATIVE_CROSS_ENTROPY}, loses=set()),
 }

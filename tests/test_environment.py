@@ -22,11 +22,11 @@ def _requirement(text):
 
 
 def _environment_yml():
-    """The conda packages of environment.yml (without python, pip, and pip's list)."""
+    """The packages of environment.yml: conda's and pip's (without python, pip, -e .)."""
     deps = {}
     text = (REPO / "environment.yml").read_text().split("\ndependencies:\n", 1)[1]
     for line in text.splitlines():
-        item = re.match(r"^  - ([^\s:]+)\s*$", line)
+        item = re.match(r"^(?:  |      )- ([^\s:#-][^\s:]*)\s*$", line)
         if item:
             name, spec = _requirement(item.group(1))
             if name not in ("python", "pip"):

@@ -282,9 +282,12 @@ CASES = {
                                      loses={"test_find_weight_cycle"}),
     "cycle_numbered_from_one": Case({"find_weight_cycle": CYCLE_NUMBERED_FROM_ONE},
                                     loses={"test_find_weight_cycle"}),
-    # Not mistakes: every function written another way keeps full marks.
-    "correct_alternatives": Case({"step_functions": ALTERNATIVE_STEP,
-                                  "perceptron_update": ALTERNATIVE_UPDATE,
-                                  "train_perceptron": ALTERNATIVE_TRAIN,
-                                  "find_weight_cycle": ALTERNATIVE_CYCLE}, loses=set()),
 }
+
+# Correct answers written another way, which must keep full marks. Not in CASES
+# (every case there is a wrong submission whose feedback shows failures); they
+# scored full marks when graded as a case with loses=set().
+CORRECT_ALTERNATIVES = {"step_functions": ALTERNATIVE_STEP,
+                        "perceptron_update": ALTERNATIVE_UPDATE,
+                        "train_perceptron": ALTERNATIVE_TRAIN,
+                        "find_weight_cycle": ALTERNATIVE_CYCLE}

@@ -335,11 +335,15 @@ CASES = {
     "softmax_in_place": Case({"softmax": SOFTMAX_IN_PLACE}, loses={"test_softmax"}),
     "cross_entropy_one_element": Case({"cross_entropy": CROSS_ENTROPY_ONE_ELEMENT},
                                       loses={"test_cross_entropy"}),
-    # Not a mistake: H = 3 hidden units is as right as the solution's H = 2.
-    "xor_three_hidden_units": Case({"xor_weights": XOR_THREE_HIDDEN_UNITS}, loses=set()),
-    "correct_alternatives": Case({"sigmoid": ALTERNATIVE_SIGMOID, "relu": ALTERNATIVE_RELU,
-                                  "softplus": ALTERNATIVE_SOFTPLUS,
-                                  "count_parameters": ALTERNATIVE_COUNT,
-                                  "softmax": ALTERNATIVE_SOFTMAX,
-                                  "cross_entropy": ALTERNATIVE_CROSS_ENTROPY}, loses=set()),
 }
+
+# Correct answers written another way, which must keep full marks (H = 3 hidden
+# units is as right as the solution's H = 2). Not in CASES (every case there is a
+# wrong submission whose feedback shows failures); they scored full marks when
+# graded as a case with loses=set().
+CORRECT_ALTERNATIVES = {"xor_weights": XOR_THREE_HIDDEN_UNITS,
+                        "sigmoid": ALTERNATIVE_SIGMOID, "relu": ALTERNATIVE_RELU,
+                        "softplus": ALTERNATIVE_SOFTPLUS,
+                        "count_parameters": ALTERNATIVE_COUNT,
+                        "softmax": ALTERNATIVE_SOFTMAX,
+                        "cross_entropy": ALTERNATIVE_CROSS_ENTROPY}

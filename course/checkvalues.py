@@ -502,6 +502,20 @@ def _squares_ratio(pair, _inputs=None):
     return second / first if first else float("inf")
 
 
+def _change_ratio(pair, _inputs=None):
+    """|B - A|^2 / |A|^2 for ``pair`` = (arrays A, arrays B), matching shapes.
+
+    How far a second set of weights is from a first, computed here from both:
+    the difference is never taken in the student's kernel.
+    """
+    first, second = ([numeric(a) for a in part] for part in pair)
+    if len(first) != len(second) or any(a.shape != b.shape for a, b in zip(first, second)):
+        raise TypeError("two lists of arrays of different shapes")
+    base = sum(float((a ** 2).sum()) for a in first)
+    change = sum(float(((b - a) ** 2).sum()) for a, b in zip(first, second))
+    return change / base if base else float("inf")
+
+
 def _mlp_forward_gap(value, X):
     """How far scores are from the ReLU MLP of the given layers, at ``X``.
 
@@ -649,6 +663,7 @@ FUNCTIONS = {
     "rounded_relu_network": _rounded_relu_network,
     "fell": lambda value, _inputs=None: _fell(value),
     "squares_ratio": lambda value, _inputs=None: _squares_ratio(value),
+    "change_ratio": lambda value, _inputs=None: _change_ratio(value),
     "chained_shapes": lambda value, _inputs=None: _chained_shapes(value),
     "held_out_loss_ratio": _held_out_loss_ratio,
     "held_out_loss_ratio_from_probabilities":

@@ -15,7 +15,10 @@ scores are compared with honest ones graded alongside it:
   (``tests/submissions/warning_answers.py``; full marks);
 - ``wrong_and_warns`` (ps1): a wrong case that also warns (loses its points);
 - ``slow_loops`` (ps1-ps4): the plain-loop answers of
-  ``tests/submissions/loops.py`` (full marks within the time limits).
+  ``tests/submissions/loops.py`` (full marks within the time limits);
+- ``correct_alternative``: the correct answers written differently from the
+  solution in ``CORRECT_ALTERNATIVES`` of ``tests/submissions/<name>.py``,
+  where there are any (full marks).
 
 The tests of the pipeline, the feedback, warnings and slow answers read the
 result (``conftest.py``'s ``graded_class`` fixture), instead of each grading a
@@ -43,6 +46,7 @@ BLANK = "blank_release"
 WARNS = "correct_but_warns"
 WRONG_AND_WARNS = "wrong_and_warns"
 SLOW_LOOPS = "slow_loops"
+ALTERNATIVE = "correct_alternative"
 # Assignment -> the wrong case whose answers also warn.
 WRONG_CASE_THAT_WARNS = {"ps1_perceptron": "sign_at_zero"}
 
@@ -50,6 +54,12 @@ WRONG_CASE_THAT_WARNS = {"ps1_perceptron": "sign_at_zero"}
 def cases(name):
     """The wrong-submission cases of an assignment (``tests/submissions/<name>.py``)."""
     return importlib.import_module(f"tests.submissions.{name}").CASES
+
+
+def correct_alternatives(name):
+    """grade_id -> a correct answer written unlike the solution's (may be empty)."""
+    return getattr(importlib.import_module(f"tests.submissions.{name}"),
+                   "CORRECT_ALTERNATIVES", {})
 
 
 @dataclass
@@ -104,6 +114,8 @@ def class_answers(name, course):
         students[WRONG_AND_WARNS] = warning_answers(name, {**solved, **wrong})
     if name in LOOPS:
         students[SLOW_LOOPS] = {**solved, **LOOPS[name]}
+    if correct_alternatives(name):
+        students[ALTERNATIVE] = {**solved, **correct_alternatives(name)}
     return students
 
 

@@ -450,3 +450,11 @@ def test_torch_in_a_from_scratch_answer_of_ps5_is_flagged(tmp_path):
     nbformat.write(fill_answers(release, CASES["trained_by_torch"].answers), path)
     found = find_tampering(path, _answer_libraries()["ps5_mnist"])
     assert any(f.startswith("train_numpy") and "torch" in f for f in found), found
+
+
+def test_change_ratio_is_computed_in_the_grader_from_both_sets_of_weights():
+    first = [np.ones((2, 3)), np.ones(3)]
+    assert FUNCTIONS["change_ratio"]((first, first)) == 0.0
+    assert FUNCTIONS["change_ratio"]((first, [2 * np.ones((2, 3)), np.ones(3)])) == 6 / 9
+    with pytest.raises(TypeError, match="different shapes"):
+        FUNCTIONS["change_ratio"]((first, [np.ones((3, 2)), np.ones(3)]))

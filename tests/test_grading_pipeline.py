@@ -19,7 +19,9 @@ from tests.notebook_tools import (
     REPO, assignment_names, cell_seconds, execute, fill_answers, graded_code_cells,
     nbgrader_metadata,
 )
-from tests.pipeline import BLANK, SOLUTION, cases, class_answers
+from tests.pipeline import (
+    ALTERNATIVE, BLANK, SOLUTION, cases, class_answers, correct_alternatives,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -46,6 +48,15 @@ def test_reference_solution_scores_full_marks(graded_class):
     for gid, points in expected.items():
         assert got[gid] == (points, points), f"solution cell {gid}: {got[gid]} of {points}"
     assert float(graded_class.export[SOLUTION]["score"]) == sum(expected.values())
+
+
+@pytest.mark.parametrize("graded_class", [a for a in ASSIGNMENTS if correct_alternatives(a)],
+                         indirect=True)
+def test_correct_answers_written_unlike_the_solution_score_full_marks(graded_class):
+    """Hidden tests check behaviour, not the solution's way of writing it (the
+    plain-loop answers of every assignment are graded in tests/test_slow_answers.py)."""
+    got = graded_class.auto_scores(ALTERNATIVE)
+    assert got == graded_class.auto_cells
 
 
 # Seconds the solution's cells may take in all while autograding: two minutes

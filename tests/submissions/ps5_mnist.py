@@ -591,7 +591,7 @@ CASES = {
 # notebook specifies. Not in CASES (every case there is wrong, and the feedback
 # tests say so); tests/pipeline.py grades only CASES, so until it grades these too,
 # check them by hand after changing a hidden test (see the report of issue 15).
-ALTERNATIVES = {
+CORRECT_ALTERNATIVES = {
     "train_sklearn": ALTERNATIVE_SKLEARN, "build_torch_mlp": ALTERNATIVE_BUILD_TORCH_MLP,
     "train_torch": ALTERNATIVE_TRAIN_TORCH, "numpy_mlp": ALTERNATIVE_NUMPY_MLP,
     "train_numpy": ALTERNATIVE_TRAIN_NUMPY, "depth_sweep": ALTERNATIVE_DEPTH_SWEEP,

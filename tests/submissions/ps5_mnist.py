@@ -2,7 +2,7 @@
 
 Each case replaces one or more answer cells of the released notebook (the
 others keep the reference solution); ``loses`` names the test cells whose
-hidden tests must catch it. ``ALTERNATIVES`` (at the end) are correct answers
+hidden tests must catch it. ``CORRECT_ALTERNATIVES`` (at the end) are correct answers
 written differently from the solution, which must keep full marks. Training makes every case cost a whole notebook
 run, so mistakes in unrelated cells share a case where they cannot interact.
 """

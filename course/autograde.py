@@ -137,6 +137,7 @@ class GradeRun:
     isolated: bool = True  # whether the kernels ran in the sandbox
     plots_png: Path = None  # the score distributions (course.grader.report)
     report_html: Path = None
+    similarity: list = field(default_factory=list)  # summary lines (course.similarity)
 
     @property
     def graded(self):
@@ -232,6 +233,9 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
     run = GradeRun(assignment, course, num_workers if to_grade else 0,
                    time.perf_counter() - start, students, layout.cells,
                    grades_csv, report_csv, isolated=bool(isolation))
+    from course.similarity import summary_section  # writes similarity_<assignment>.html
+
+    run.similarity = summary_section(assignment, course)
     run.plots_png, run.report_html = grade_report.write(run)
     return run
 
@@ -1267,6 +1271,5 @@ def summary_text(run):
                  "and feedback/")
     if run.report_html:
         lines.append(f"plots: {run.plots_png} (and in {run.report_html})")
-    from course.similarity import summary_section  # writes similarity_<assignment>.html
-    lines += summary_section(run.assignment, run.course)
+    lines += run.similarity
     return "\n".join(lines)

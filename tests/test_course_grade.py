@@ -171,12 +171,15 @@ def test_course_grade_writes_autograded_notebooks_and_feedback_for_each_student(
 
 
 def test_summary_gives_mean_and_median_per_graded_cell(parallel_and_serial):
-    run = parallel_and_serial[0]
+    run, _, _, subs = parallel_and_serial
     text = autograde.summary_text(run)
-    assert "graded: 12   failed: 0" in text
+    n = len(subs)
+    assert f"graded: {n}   failed: 0" in text
     stats = autograde.cell_statistics(run)
-    # test_sign: lost only by sign_at_zero and the blank release (10 of 12 pass).
-    assert stats["test_sign"][1] == pytest.approx(10 / 12)
+    # test_sign: lost by the blank release and the cases whose answers lose it.
+    cases = importlib.import_module(f"tests.submissions.{NAME}").CASES
+    lose = 1 + sum("test_sign" in case.loses for case in cases.values())
+    assert stats["test_sign"][1] == pytest.approx((n - lose) / n)
     assert stats["test_sign"][2] == 1
     assert stats["xor_explanation"][1] is None  # written answers: manual grading
     assert "test_train_perceptron" in text and "median" in text
@@ -186,6 +189,9 @@ def test_summary_gives_mean_and_median_per_graded_cell(parallel_and_serial):
     page = run.report_html.read_text()
     assert "data:image/png;base64," in page and "test_train_perceptron" in page
     assert f"plots: {run.plots_png}" in text
+    # ... and the most similar submissions (every one here is the solution, changed).
+    assert "Most similar submissions" in text
+    assert f'href="similarity_{NAME}.html"' in page
 
 
 # ---------------------------------------------------------------------------

@@ -415,6 +415,7 @@ def test_course_grade_summary_ends_with_the_similarity_section(course, tmp_path)
     run = autograde.GradeRun(assignment=NAME, course=root, workers=1, seconds=1.0,
                              students=[], cells=[], grades_csv=root / "grades.csv",
                              report_csv=root / f"grade_report_{NAME}.csv")
+    run.similarity = similarity.summary_section(NAME, root)  # as grade_assignment does
     text = autograde.summary_text(run)
     section = text[text.index("Most similar submissions"):]
     assert "author ~ copier" in section

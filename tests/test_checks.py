@@ -384,6 +384,27 @@ def test_references_are_recorded_once_and_again_when_the_solution_changes(
     assert references.cache_path(source, cache).parent == cache / "ps0"
 
 
+@pytest.mark.slow
+def test_the_reference_run_leaves_no_kernel_behind(tmp_path):
+    import os
+    import subprocess
+
+    from course.grader import references
+
+    source = tmp_path / "ps0.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[
+        make_cell("from course.checks import check_scalar"),
+        make_cell('check_scalar("x", 1.0, 1.0)', grade=True, grade_id="test_x", points=1)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, source)
+    cells = references.run_reference(source)
+    assert cells["test_x"]["sites"][0][1] == "scalar"
+    children = subprocess.run(["pgrep", "-P", str(os.getpid())], capture_output=True,
+                              text=True).stdout.split()
+    assert children == []
+
+
 def test_a_students_value_never_stops_the_grader_or_swells_in_it():
     """A number too large for a float fails its check; weights that would
     broadcast into gigabytes in the grader's process are refused first."""

@@ -134,6 +134,10 @@ def run_reference(source_notebook, timeout=600):
         except CellExecutionError as exc:
             raise ReferenceError(f"the solution {source_notebook} failed while recording "
                                  f"the reference values: {str(exc)[-1500:]}") from None
+        finally:
+            # nbclient shuts down only kernels it started itself.
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
     cells = {}
     for cell in nb.cells:
         if not sites.is_test_cell(cell):

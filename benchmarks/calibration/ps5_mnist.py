@@ -5,13 +5,15 @@
 
 Every threshold that a hidden test of ps5 puts on a trained result is checked
 here over many seeds, for the reference solution (its answer cells, read from
-``solutions/ps5_mnist/ps5_mnist.ipynb``) and for a differently written
-correct answer (below: ``AltMLP`` and ``alt_train_torch``, a DataLoader loop
-with the layers created in another order; ``AltNumpyMLP`` and
-``alt_train_numpy``, another way to write the same numpy network and
-momentum step; a scikit-learn MLP with the library's default width and batch
-size). It prints the smallest margin of each bar, and the numbers behind the
-design of the held-out set:
+``solutions/ps5_mnist/ps5_mnist.ipynb``) and for the differently written
+correct answers that the grading pipeline requires full marks of
+(``CORRECT_ALTERNATIVES`` of ``tests/submissions/ps5_mnist.py``: a DataLoader
+loop and a ModuleList network, another way to write the same numpy network and
+momentum step with float64 velocities and weights, a scikit-learn MLP with the
+library's default width and batch size), both executed after the notebook's
+setup cell. The scikit-learn models get ``random_state=seed`` in place of the
+seed written in ``train_sklearn``. It prints the smallest margin of each bar,
+and the numbers behind the design of the held-out set:
 
 - the held-out set (every fifth test image, indices 4, 9, 14, ...) is as hard
   as the 8,000 visible test images: the mean accuracy of the reference models
@@ -34,12 +36,13 @@ seeds (about a minute).
 """
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import statistics
 import sys
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -51,15 +54,16 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 from torch import nn  # noqa: E402
 
 from course.checkvalues import FUNCTIONS  # noqa: E402
 from course.data import load_mnist  # noqa: E402
+from tests.submissions.ps5_mnist import CORRECT_ALTERNATIVES  # noqa: E402
 
 NOTEBOOK = REPO / "solutions" / "ps5_mnist" / "ps5_mnist.ipynb"
+# The answer cells that define functions (the others train on the notebook's data).
 ANSWERS = ("train_sklearn", "build_torch_mlp", "train_torch", "numpy_mlp", "train_numpy",
            "depth_sweep")
 
@@ -72,142 +76,45 @@ SWEEP_TIME_SHARE = (0.05, 1.02)  # sum of the sweep's times / time of the whole 
 
 
 # ---------------------------------------------------------------------------
-# the reference: the solution's own answer cells
+# the answers: the solution's answer cells, or the correct alternatives
 # ---------------------------------------------------------------------------
 
-def reference():
-    """The solution's answer functions, executed from the notebook."""
+def setup_namespace():
+    """The namespace of the notebook's setup cell (its imports, thread limits and
+    data), executed with its printing silenced."""
     cells = json.loads(NOTEBOOK.read_text())["cells"]
-    namespace = {"time": time, "warnings": warnings, "np": np, "torch": torch, "nn": nn,
-                 "ConvergenceWarning": ConvergenceWarning, "MLPClassifier": MLPClassifier}
-    for cell in cells:
-        if cell["metadata"].get("nbgrader", {}).get("grade_id") in ANSWERS:
-            exec("".join(cell["source"]), namespace)  # noqa: S102 (our own notebook)
+    (setup,) = [cell for cell in cells
+                if cell["metadata"].get("nbgrader", {}).get("grade_id") == "setup"]
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec("".join(setup["source"]), namespace)  # noqa: S102 (our own notebook)
     return namespace
 
 
-# ---------------------------------------------------------------------------
-# a differently written correct answer
-# ---------------------------------------------------------------------------
-
-def alt_train_sklearn(X, y, random_state=0):
-    """A student who takes scikit-learn's defaults (100 units, batches of 200)."""
-    model = MLPClassifier(max_iter=10, random_state=random_state)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X, y)
-    return model
-
-
-class AltMLP(nn.Module):
-    """One hidden layer, its layers created output first (other initial draws)."""
-
-    def __init__(self, hidden):
-        super().__init__()
-        self.out = nn.Linear(hidden, 10)
-        self.hidden = nn.Linear(784, hidden)
-
-    def forward(self, x):
-        return self.out(torch.relu(self.hidden(x)))
+def answers(base, replacements=None):
+    """The answer functions (ANSWERS) executed in notebook order in a copy of the setup
+    namespace ``base``: the solution's answer cells, except those whose grade_id
+    ``replacements`` (grade_id -> code) names, which run that code instead."""
+    replacements = replacements or {}
+    namespace = dict(base)
+    for cell in json.loads(NOTEBOOK.read_text())["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in ANSWERS:
+            exec(replacements.get(grade_id, "".join(cell["source"])), namespace)  # noqa: S102
+    return namespace
 
 
-def alt_train_torch(model, X, y, num_epochs=5, lr=0.05, batch_size=64, seed=0):
-    """A DataLoader loop (it draws its order from the generator differently)."""
-    data = torch.utils.data.TensorDataset(torch.tensor(X, dtype=torch.float32),
-                                          torch.tensor(y, dtype=torch.long))
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True,
-                                         generator=torch.Generator().manual_seed(seed))
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    losses = []
-    for _ in range(num_epochs):
-        model.train()
-        total, count = 0.0, 0
-        for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(yb)
-            count += len(yb)
-        losses.append(total / count)
-    model.eval()
-    return losses
-
-
-def alt_softmax_cross_entropy(logits, y):
-    z = logits - np.max(logits, axis=1)[:, None]
-    log_sum = np.log(np.sum(np.exp(z), axis=1))
-    probs = np.exp(z - log_sum[:, None])
-    onehot = np.zeros_like(probs)
-    onehot[np.arange(len(y)), y] = 1.0
-    return float(np.mean(log_sum - z[np.arange(len(y)), y])), (probs - onehot) / len(y)
-
-
-def _make_alt_numpy_mlp(base):
-    class AltNumpyMLP(base):
-        """The same network with the pre-activations cached instead."""
-
-        def forward(self, X):
-            self.inputs, self.zs = [], []
-            h = X
-            for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-                self.inputs.append(h)
-                z = h @ W + b
-                self.zs.append(z)
-                h = z if l == len(self.weights) - 1 else np.where(z > 0, z, 0)
-            return h
-
-        def backward(self, dlogits):
-            L = len(self.weights)
-            self.grad_weights, self.grad_biases = [None] * L, [None] * L
-            delta = dlogits
-            for l in reversed(range(L)):
-                self.grad_weights[l] = self.inputs[l].T @ delta
-                self.grad_biases[l] = np.sum(delta, axis=0)
-                if l:
-                    delta = (delta @ self.weights[l].T) * (self.zs[l - 1] > 0)
-
-    return AltNumpyMLP
-
-
-def alt_train_numpy(model, X, y, num_epochs=5, lr=0.05, batch_size=64, rng=None):
-    """v <- 0.9 v + lr g; p <- p - v (the same steps), new float64 arrays each step
-    (the weights become float64: the rounding differs from the reference's)."""
-    if rng is None:
-        rng = np.random.default_rng(0)
-    n = X.shape[0]
-    vw = [np.zeros(W.shape) for W in model.weights]
-    vb = [np.zeros(b.shape) for b in model.biases]
-    losses = []
-    for _ in range(num_epochs):
-        idx = np.arange(n)
-        rng.shuffle(idx)
-        batch_losses, sizes = [], []
-        for i in range(0, n, batch_size):
-            rows = idx[i:i + batch_size]
-            loss, d = alt_softmax_cross_entropy(model.forward(X[rows]), y[rows])
-            model.backward(d)
-            for l in range(len(model.weights)):
-                vw[l] = 0.9 * vw[l] + lr * model.grad_weights[l]
-                vb[l] = 0.9 * vb[l] + lr * model.grad_biases[l]
-                model.weights[l] = model.weights[l] - vw[l]
-                model.biases[l] = model.biases[l] - vb[l]
-            batch_losses.append(loss)
-            sizes.append(len(rows))
-        losses.append(float(np.dot(batch_losses, sizes) / n))
-    return losses
-
-
-def alt_depth_sweep(AltNumpyMLP, depths, X, y, width=64, num_epochs=3, rng=None):
-    rng = rng if rng is not None else np.random.default_rng(0)
-    out = {}
-    for L in depths:
-        net = AltNumpyMLP([784, *[width] * L, 10], rng)
-        t0 = time.perf_counter()
-        alt_train_numpy(net, X, y, num_epochs=num_epochs, rng=rng)
-        out[L] = (net, time.perf_counter() - t0)
-    return out
+def alternatives():
+    """The differently written correct answers that the pipeline grades (and requires
+    full marks of): ``CORRECT_ALTERNATIVES`` of tests/submissions/ps5_mnist.py, one
+    for every answer cell calibrated here (a DataLoader loop and a ModuleList network;
+    another numpy network with float64 velocities and weights; a scikit-learn MLP with
+    the library's default width and batch size)."""
+    missing = [a for a in ANSWERS if a not in CORRECT_ALTERNATIVES]
+    if missing:
+        raise SystemExit(f"tests/submissions/ps5_mnist.py: CORRECT_ALTERNATIVES has no "
+                         f"{', '.join(missing)}: the alternative would be the reference")
+    return {a: CORRECT_ALTERNATIVES[a] for a in ANSWERS}
 
 
 # ---------------------------------------------------------------------------
@@ -223,9 +130,16 @@ def _init():
     X, y = load_mnist("train", flatten=True, normalize=True)
     Xt, yt = load_mnist("test", flatten=True, normalize=True)
     held = np.arange(len(Xt)) % 5 == 4
+    base = setup_namespace()
     DATA.update(X_train=X[:10_000], y_train=y[:10_000], X_other=X[10_000:12_000],
                 y_other=y[10_000:12_000], X_vis=Xt[~held], y_vis=yt[~held],
-                X_hold=Xt[held], y_hold=yt[held], ref=reference())
+                X_hold=Xt[held], y_hold=yt[held], ref=answers(base),
+                alt=answers(base, alternatives()))
+
+
+def _answers(impl):
+    """The namespace of an implementation: the "long" models are the reference's."""
+    return DATA["alt" if impl == "alt" else "ref"]
 
 
 def _metrics(model):
@@ -246,50 +160,49 @@ def _metrics(model):
             FUNCTIONS[ratio]((vis, hold), (d["y_vis"], d["y_hold"])))
 
 
+def fit_sklearn(impl, X, y, seed):
+    """The answer's train_sklearn(X, y), its MLPClassifier seeded with random_state=seed
+    in place of the seed written in the answer (the other settings are the answer's)."""
+    namespace = _answers(impl)
+    original = namespace["MLPClassifier"]
+
+    def seeded(*args, **kwargs):
+        return original(*args, **{**kwargs, "random_state": seed})
+
+    namespace["MLPClassifier"] = seeded
+    try:
+        model = namespace["train_sklearn"](X, y)
+    finally:
+        namespace["MLPClassifier"] = original
+    if model.random_state != seed:
+        raise RuntimeError(f"train_sklearn ({impl}) does not build its model with the "
+                           "notebook's MLPClassifier: the seed cannot be varied")
+    return model
+
+
 def train(family, impl, seed, cheat=False):
     """Train one model as the notebook does; (visible, held-out) accuracies per model."""
-    d, ref = DATA, DATA["ref"]
+    d, answer = DATA, _answers(impl)
     X, y = d["X_train"], d["y_train"]
     if cheat:  # the training images and the visible test images
         X, y = np.concatenate([X, d["X_vis"]]), np.concatenate([y, d["y_vis"]])
-    AltNumpyMLP = _make_alt_numpy_mlp(ref["NumpyMLP"])
     if family == "sklearn":
-        if impl == "ref":
-            model = MLPClassifier(hidden_layer_sizes=(128,), batch_size=128, max_iter=10,
-                                  random_state=seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(X, y)
-        else:
-            model = alt_train_sklearn(X, y, random_state=seed)
-        return {"sklearn": _metrics(model)}
+        return {"sklearn": _metrics(fit_sklearn(impl, X, y, seed))}
     if family == "torch":
         torch.manual_seed(seed)
-        if impl == "ref":
-            model = ref["build_torch_mlp"]([128])
-            ref["train_torch"](model, X, y, num_epochs=5, lr=0.05, batch_size=64, seed=seed)
-        else:
-            model = AltMLP(128)
-            alt_train_torch(model, X, y, num_epochs=5, lr=0.05, batch_size=64, seed=seed)
+        model = answer["build_torch_mlp"]([128])
+        answer["train_torch"](model, X, y, num_epochs=5, lr=0.05, batch_size=64, seed=seed)
         return {"torch": _metrics(model)}
     if family == "numpy":
         rng = np.random.default_rng(seed)
-        if impl == "long":  # an honest model trained much longer: 256 units, 15 epochs
-            model = ref["NumpyMLP"]([784, 256, 10], rng)
-            ref["train_numpy"](model, X, y, num_epochs=15, lr=0.05, batch_size=64, rng=rng)
-        elif impl == "ref":
-            model = ref["NumpyMLP"]([784, 128, 10], rng)
-            ref["train_numpy"](model, X, y, num_epochs=5, lr=0.05, batch_size=64, rng=rng)
-        else:
-            model = AltNumpyMLP([784, 128, 10], rng)
-            alt_train_numpy(model, X, y, num_epochs=5, lr=0.05, batch_size=64, rng=rng)
+        # "long": an honest model trained much longer: 256 units, 15 epochs
+        width, epochs = (256, 15) if impl == "long" else (128, 5)
+        model = answer["NumpyMLP"]([784, width, 10], rng)
+        answer["train_numpy"](model, X, y, num_epochs=epochs, lr=0.05, batch_size=64,
+                              rng=rng)
         return {"numpy": _metrics(model)}
     if family == "sweep":
-        rng = np.random.default_rng(seed)
-        if impl == "ref":
-            sweep = ref["depth_sweep"]([1, 2, 3], X, y, rng=rng)
-        else:
-            sweep = alt_depth_sweep(AltNumpyMLP, [1, 2, 3], X, y, rng=rng)
+        sweep = answer["depth_sweep"]([1, 2, 3], X, y, rng=np.random.default_rng(seed))
         return {f"sweep_{L}": _metrics(sweep[L][0]) for L in (1, 2, 3)}
     raise ValueError(family)
 
@@ -298,15 +211,7 @@ def shifted(impl, seed):
     """The hidden test's train_sklearn(2,000 other images, (y + 1) % 10): accuracy on
     the held-out images against their shifted labels."""
     d = DATA
-    X, y = d["X_other"].copy(), (d["y_other"] + 1) % 10
-    if impl == "ref":
-        model = MLPClassifier(hidden_layer_sizes=(128,), batch_size=128, max_iter=10,
-                              random_state=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y)
-    else:
-        model = alt_train_sklearn(X, y, random_state=seed)
+    model = fit_sklearn(impl, d["X_other"].copy(), (d["y_other"] + 1) % 10, seed)
     return float((model.predict(d["X_hold"]) == (d["y_hold"] + 1) % 10).mean())
 
 
@@ -318,22 +223,19 @@ def _gap(a, b):
 def seed_gaps(impl, seed):
     """The hidden tests' seed checks on their tiny problems, for seeds (s, s) and
     (s, s + 1): how far the trained weights are apart (torch, numpy)."""
-    ref = DATA["ref"]
+    answer = _answers(impl)
     X, y = DATA["X_train"][:12], DATA["y_train"][:12]
-    AltNumpyMLP = _make_alt_numpy_mlp(ref["NumpyMLP"])
 
     def torch_run(s):
         torch.manual_seed(3)
         net = nn.Sequential(nn.Linear(784, 6), nn.ReLU(), nn.Linear(6, 10))
-        fit = ref["train_torch"] if impl == "ref" else alt_train_torch
-        fit(net, X, y, num_epochs=1, lr=0.1, batch_size=4, seed=s)
+        answer["train_torch"](net, X, y, num_epochs=1, lr=0.1, batch_size=4, seed=s)
         return [p.detach().numpy().copy() for p in net.parameters()]
 
     def numpy_run(s):
-        cls = ref["NumpyMLP"] if impl == "ref" else AltNumpyMLP
-        net = cls([784, 6, 10], np.random.default_rng(3))
-        fit = ref["train_numpy"] if impl == "ref" else alt_train_numpy
-        fit(net, X, y, num_epochs=1, lr=0.1, batch_size=4, rng=np.random.default_rng(s))
+        net = answer["NumpyMLP"]([784, 6, 10], np.random.default_rng(3))
+        answer["train_numpy"](net, X, y, num_epochs=1, lr=0.1, batch_size=4,
+                              rng=np.random.default_rng(s))
         return net.weights + net.biases
 
     out = {}
@@ -346,15 +248,10 @@ def seed_gaps(impl, seed):
 def sweep_time_share(impl, seed):
     """The hidden test's timing of depth_sweep([3, 1], 600 images, width 12, 2 epochs):
     the sum of the reported times over the time of the whole call."""
-    ref = DATA["ref"]
     X, y = DATA["X_other"][:600], DATA["y_other"][:600]
     start = time.perf_counter()
-    if impl == "ref":
-        sweep = ref["depth_sweep"]([3, 1], X, y, width=12, num_epochs=2,
-                                   rng=np.random.default_rng(seed))
-    else:
-        sweep = alt_depth_sweep(_make_alt_numpy_mlp(ref["NumpyMLP"]), [3, 1], X, y,
-                                width=12, num_epochs=2, rng=np.random.default_rng(seed))
+    sweep = _answers(impl)["depth_sweep"]([3, 1], X, y, width=12, num_epochs=2,
+                                          rng=np.random.default_rng(seed))
     total = time.perf_counter() - start
     return (sweep[3][1] + sweep[1][1]) / total
 
@@ -376,6 +273,7 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.cheat_seeds, args.long_seeds = 5, 2, 2
+    alternatives()  # here, not only in the workers: a missing one stops the run at once
     started = time.perf_counter()
     impls = ("ref", "alt")
     tasks = [("train", (family, impl, seed)) for seed in range(args.seeds)

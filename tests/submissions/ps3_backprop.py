@@ -3,7 +3,9 @@
 Each case replaces one answer cell of the released notebook (the others keep
 the reference solution) with code a student might write to get past the
 visible checks; ``loses`` names the test cells whose hidden tests must catch
-it. The pipeline test grades them all in one nbgrader run.
+it. The pipeline test grades them all in one nbgrader run. ``CORRECT_ALTERNATIVES``
+(at the end) are correct answers written differently from the solution, which
+must keep full marks.
 """
 
 from tests.submissions import Case
@@ -215,6 +217,64 @@ TRAIN_CLASSES_FROM_UNIQUE = _TRAIN_TEMPLATE.format(
     **{**_RIGHT, "classes": "len(np.unique(y))"})
 TRAIN_HE_FAN_OUT = _TRAIN_TEMPLATE.format(**{**_RIGHT, "fan": "fan_out"})
 
+# --- correct, but written differently from the solution: full marks -----------------
+
+# A train of its own, without mlp_loss and sgd_step: a vectorised forward and
+# backward pass in one helper, the layers drawn last to first, each weight matrix
+# as a transposed (fan_out, fan_in) standard-normal draw times the He scale, and the
+# arrays updated in place. benchmarks/calibration/ps3_backprop.py checks every
+# threshold of test_train over many seeds with it (its "alt").
+ALTERNATIVE_TRAIN = '''
+def _loss_and_grads(params, X, y):
+    num_layers = len(params) // 2
+    hs = [X]
+    for l in range(1, num_layers + 1):
+        z = hs[-1] @ params[f"W{l}"] + params[f"b{l}"]
+        hs.append(np.maximum(z, 0.0) if l < num_layers else z)
+    z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    n = len(y)
+    delta = np.exp(log_p)
+    delta[np.arange(n), y] -= 1.0
+    delta /= n
+    grads = {}
+    for l in range(num_layers, 0, -1):
+        grads[f"W{l}"] = hs[l - 1].T @ delta
+        grads[f"b{l}"] = delta.sum(axis=0)
+        delta = (delta @ params[f"W{l}"].T) * (hs[l - 1] > 0)
+    return float(-log_p[np.arange(n), y].mean()), grads
+
+
+def train(X, y, num_hiddens=(16, 16), lr=0.5, weight_decay=1e-4, num_steps=100, rng=0):
+    """Train an MLP with full-batch gradient descent.
+
+    X: (N, D) inputs; y: (N,) integer labels in 0..C-1 with C = y.max() + 1
+    (a class may have no sample). X and y are not changed.
+    num_hiddens: a tuple of the hidden sizes H_1, ..., H_{L-1}; lr: learning
+    rate; weight_decay: lambda of sgd_step; num_steps: number of updates (>= 0);
+    rng: seed (or numpy Generator) for the initial weights: Wl has independent
+    normal entries of variance 2 / H_{l-1}, bl is zeros.
+    Returns (params, losses): params in the format of mlp_loss, after the
+    num_steps updates; losses a list of num_steps floats, losses[k] the loss
+    computed before update k (so losses[0] is the loss of the initial
+    weights). num_steps = 0 returns the initial parameters and [].
+    """
+    gen = np.random.default_rng(rng)
+    sizes = [X.shape[1], *num_hiddens, int(y.max()) + 1]
+    params = {}
+    for l in range(len(sizes) - 1, 0, -1):             # last layer first
+        fan_in, fan_out = sizes[l - 1], sizes[l]
+        params[f"W{l}"] = gen.standard_normal((fan_out, fan_in)).T * np.sqrt(2.0 / fan_in)
+        params[f"b{l}"] = np.zeros(fan_out)
+    losses = []
+    for _ in range(num_steps):
+        loss, grads = _loss_and_grads(params, X, y)
+        for key, value in params.items():                  # in place
+            value -= lr * (grads[key] + (weight_decay * value if key[0] == "W" else 0.0))
+        losses.append(loss)
+    return params, losses
+'''
+
 CASES = {
     "numgrad_one_sided": Case({"numerical_gradient": NUMGRAD_ONE_SIDED},
                               loses={"test_numerical_gradient"}),
@@ -251,3 +311,8 @@ CASES = {
                                       loses={"test_train"}),
     "train_he_fan_out": Case({"train": TRAIN_HE_FAN_OUT}, loses={"test_train"}),
 }
+
+# Correct answers written differently from the solution: tests/pipeline.py grades
+# them with every class, and they must keep full marks. Not in CASES (every case
+# there is wrong).
+CORRECT_ALTERNATIVES = {"train": ALTERNATIVE_TRAIN}

@@ -211,3 +211,22 @@ def test_the_command_prints_the_table_and_fails_under_a_kill_rate(tmp_path, caps
     assert "capped_total" in out.out and "kill rate" in out.out
     assert "is under 99.0%" in out.err
     assert (tmp_path / "m.csv").exists()
+
+
+def test_results_differing_only_in_float_width_are_the_same_but_ints_are_not():
+    import numpy as np
+
+    x = np.linspace(-1, 1, 7)
+    assert equivalence._same(x, x.astype(np.float32))
+    assert not equivalence._same(x, x.astype(np.float32) + 1e-3)
+    assert not equivalence._same(np.arange(3), np.arange(3.0))
+    assert not equivalence._same(1.0, np.float64(1.0))  # a number is not a numpy scalar
+
+
+def test_a_table_of_the_answer_functions_is_rebound_in_the_mutants_namespace():
+    import ast
+
+    table, run = (ast.parse(code).body[0] for code in (
+        'TABLE = {"id": lambda z: np.asarray(z), "relu": relu}', "model = train(X)"))
+    assert equivalence._plain_assignment(table)
+    assert not equivalence._plain_assignment(run)

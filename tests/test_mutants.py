@@ -202,15 +202,24 @@ def test_the_command_names_an_assignment_it_does_not_know(capsys):
 
 
 @pytest.mark.slow
-def test_the_command_prints_the_table_and_fails_under_a_kill_rate(tmp_path, capsys):
-    course = _tiny_course(tmp_path)
+def test_the_command_prints_the_table_and_fails_under_a_kill_rate(
+        tiny_run, monkeypatch, capsys):
+    course, run = tiny_run
+    asked = {}
+
+    def graded(assignment, **kwargs):  # the run above, not a second grading
+        asked.update(kwargs, assignment=assignment)
+        return run
+
+    monkeypatch.setattr(mutants, "run", graded)
     argv = ["mutants", "tiny", "--course-dir", str(course), "--no-progress",
-            "--equivalence-seconds", "3", "--csv", str(tmp_path / "m.csv")]
+            "--equivalence-seconds", "3", "--workers", "1"]
     assert cli.main(argv + ["--fail-under", "0.99"]) == 1
     out = capsys.readouterr()
     assert "capped_total" in out.out and "kill rate" in out.out
     assert "is under 99.0%" in out.err
-    assert (tmp_path / "m.csv").exists()
+    assert asked["workers"] == 1 and asked["equivalence_seconds"] == 3
+    assert cli.main(argv + ["--fail-under", "0.5"]) == 0
 
 
 def test_results_differing_only_in_float_width_are_the_same_but_ints_are_not():

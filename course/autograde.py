@@ -177,6 +177,7 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
             raise GradingError(str(exc)) from None
     app = _nbgrader_app(course)
     coursedir = app.coursedir
+    _check_gradebook(coursedir.db_url)
     if zip_path is not None:
         _collect_zip(course, assignment, Path(zip_path), zip_regexp, app)
     _ensure_assignment_in_gradebook(course, assignment, coursedir)
@@ -284,6 +285,48 @@ def _venv_env():
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
                                    env.get("PATH", "")])
     return env
+
+
+def _check_gradebook(db_url):
+    """Connect to the gradebook's database once, before any grading: a wrong URL,
+    password or database name is a one-line ``GradingError`` (password masked)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        url = make_url(db_url)
+    except ArgumentError:
+        raise GradingError("the gradebook URL (COURSE_GRADEBOOK_URL or "
+                           "CourseDirectory.db_url) is not a database URL") from None
+    shown = url.render_as_string(hide_password=True)
+    postgres = url.get_backend_name() == "postgresql"
+    try:
+        engine = create_engine(url, connect_args=({"connect_timeout": 20}
+                                                  if postgres else {}))
+    except (ArgumentError, ImportError) as exc:  # unknown dialect, no driver
+        hint = ' (for PostgreSQL: pip install -e ".[postgres]")' if postgres else ""
+        raise GradingError(f"cannot use the gradebook database at {shown}: "
+                           f"{_one_line(exc)}{hint}") from None
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        reason = _one_line(getattr(exc, "orig", None) or exc)
+        if url.password:
+            reason = reason.replace(str(url.password), "***")
+        raise GradingError(f"cannot connect to the gradebook database at {shown}: "
+                           f"{reason}") from None
+    finally:
+        engine.dispose()
+
+
+def _one_line(exc):
+    """The gist of a driver's message: 'connection to server at ... failed:
+    FATAL:  database "x" does not exist' -> 'database "x" does not exist'."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    return first.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
 
 
 def _nbgrader_app(root, argv=(), app_class=None):
@@ -1072,7 +1115,12 @@ class _RealCourse:
             shutil.copytree(source, dest)
 
     def _submission(self, student, timestamp):
-        self.gb.update_or_create_student(student)
+        from nbgrader.api import InvalidEntry
+
+        try:
+            self.gb.update_or_create_student(student)
+        except InvalidEntry:  # another grader's run (another assignment) added
+            self.gb.find_student(student)  # the student since we looked: keep theirs
         kwargs = {"timestamp": timestamp} if timestamp else {}
         return self.gb.update_or_create_submission(self.assignment, student, **kwargs)
 

@@ -158,11 +158,14 @@ class GradeRun:
 
 def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
                      zip_regexp=None, timeout=None, memory_limit=DEFAULT_MEMORY_LIMIT,
-                     max_output=DEFAULT_MAX_OUTPUT, progress=False, isolation=True):
+                     max_output=DEFAULT_MAX_OUTPUT, progress=False, isolation=True,
+                     class_reports=True):
     """Autograde every submission of ``assignment``; returns a ``GradeRun``.
 
     ``isolation=False`` runs the kernels without the sandbox; with it (the
     default) a machine without a working bubblewrap is a ``GradingError``.
+    ``class_reports=False`` leaves out what only a real class needs: the
+    similarity report and the grade plots (``course check``, ``course mutants``).
     """
     start = time.perf_counter()
     course = Path(course_dir).resolve()
@@ -234,10 +237,11 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
     run = GradeRun(assignment, course, num_workers if to_grade else 0,
                    time.perf_counter() - start, students, layout.cells,
                    grades_csv, report_csv, isolated=bool(isolation))
-    from course.similarity import summary_section  # writes similarity_<assignment>.html
+    if class_reports:
+        from course.similarity import summary_section  # writes similarity_<assignment>.html
 
-    run.similarity = summary_section(assignment, course)
-    run.plots_png, run.report_html = grade_report.write(run)
+        run.similarity = summary_section(assignment, course)
+        run.plots_png, run.report_html = grade_report.write(run)
     return run
 
 

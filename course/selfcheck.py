@@ -184,7 +184,8 @@ def check_notebook(path, course_dir=None, assignment=None, feedback=None, timeou
         nbformat.write(nb, folder / source.name)
         try:
             run = autograde.grade_assignment(name, course_dir=copy, workers=1,
-                                             timeout=timeout, isolation=isolated)
+                                             timeout=timeout, isolation=isolated,
+                                             class_reports=False)
         except autograde.GradingError as exc:
             raise CheckError(str(exc)) from None
         cached = copy / ".grading" / "references" / name

@@ -158,7 +158,7 @@ def run(assignment, course_dir=".", workers=None, quick=False, functions=None,
         try:
             graded = autograde.grade_assignment(
                 assignment, course_dir=copy, workers=workers, progress=progress,
-                isolation=isolation)
+                isolation=isolation, class_reports=False)
         except autograde.GradingError as exc:
             raise MutantsError(str(exc)) from None
         _judge(graded, outcomes)

@@ -239,3 +239,20 @@ def test_a_table_of_the_answer_functions_is_rebound_in_the_mutants_namespace():
         'TABLE = {"id": lambda z: np.asarray(z), "relu": relu}', "model = train(X)"))
     assert equivalence._plain_assignment(table)
     assert not equivalence._plain_assignment(run)
+
+
+def test_seeds_are_not_mutated():
+    code = ("def f(x):\n    m = Model(random_state=0, depth=2)\n"
+            "    g = np.random.default_rng(3)\n    return m.fit(x, g)\n")
+    found = make_mutants("cell", code, [(1, 4)])
+    changed = {m.after for m in found}
+    assert "m = Model(random_state=0, depth=3)" in changed
+    assert not any("random_state=1" in a or "default_rng(4)" in a or
+                   a == "m = Model(depth=2)" for a in changed), changed
+
+
+def test_objects_without_equality_compare_by_their_state():
+    import numpy as np
+
+    assert equivalence._same(np.random.RandomState(1), np.random.RandomState(1))
+    assert not equivalence._same(np.random.RandomState(1), np.random.RandomState(2))

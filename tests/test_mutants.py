@@ -256,3 +256,10 @@ def test_objects_without_equality_compare_by_their_state():
 
     assert equivalence._same(np.random.RandomState(1), np.random.RandomState(1))
     assert not equivalence._same(np.random.RandomState(1), np.random.RandomState(2))
+
+
+def test_lines_marked_no_mutate_are_left_alone():
+    code = ("def f(x):\n    m = Model(width=128,  # pragma: no mutate\n"
+            "              epochs=10)  # pragma: no mutate\n    return m.fit(x) + 1\n")
+    found = make_mutants("cell", code, [(1, 4)])
+    assert found and all(m.line == 4 for m in found), [(m.line, m.after) for m in found]

@@ -225,7 +225,10 @@ def _definitions(cells, setup, replace=None):
             code = _python(replace[1])
         for statement in _statements(code):
             if isinstance(statement, DEFINITIONS) or _plain_assignment(statement):
-                _run(statement, namespace)
+                try:
+                    _run(statement, namespace)
+                except NameError:  # `w = W1` where W1 came from a training run
+                    pass
     return namespace
 
 

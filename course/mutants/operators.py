@@ -43,7 +43,11 @@ function     ``max``/``min``, ``maximum``/``minimum``, ``argmax``/``argmin``,
 ============ ==============================================================
 
 Code that does not compute results is left alone: docstrings, strings,
-``raise`` and ``assert`` statements, ``print`` and ``warnings.warn`` calls.
+``raise`` and ``assert`` statements, ``print`` and ``warnings.warn`` calls;
+so are seeds, and every line marked ``# pragma: no mutate`` (mutmut's
+convention): the solution's free choices that the assignment leaves to the
+student, such as a hyperparameter the text asks for "about" (the marker is
+in the solution part, which the release does not contain).
 """
 
 import ast
@@ -70,6 +74,7 @@ QUIET_CALLS = {"print", "warn", "display"}  # calls that do not compute results
 # Seeds are not mutated: another seed is another sample of a correct answer, not
 # a bug (where a contract fixes a default seed, its tests say so by themselves).
 SEED_KEYWORDS = {"random_state", "seed"}
+NO_MUTATE = "pragma: no mutate"
 SEED_CALLS = {"default_rng", "manual_seed", "RandomState", "seed"}
 COMPOUND = (ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.UnaryOp, ast.Lambda,
             ast.NamedExpr)
@@ -106,10 +111,13 @@ def mutants(grade_id, answer, regions):
     except SyntaxError:
         return []
     text = _Text(answer)
+    kept = {i for i, line in enumerate(text.lines, 1) if NO_MUTATE in line}
     found, seen = [], {answer}
     for function, node, parent in _walk(tree, regions):
         for operator, edits in _edits(node, parent, text, function):
-            if not _within(edits, regions):
+            if not _within(edits, regions) or any(
+                    line in kept for start, end, _ in edits
+                    for line in range(start[0], end[0] + 1)):
                 continue
             source = text.apply(edits)
             if source in seen:

@@ -266,8 +266,9 @@ def scratch_course(course, assignment, references_from=()):
             shutil.copytree(course / folder / assignment, target / folder / assignment,
                             ignore=ignore)
         cache = target / ".grading" / "references" / assignment
-        for source in [course / ".grading" / "references" / assignment,
-                       *references_from]:
+        # The course's own cache last, so that it wins over a per-user one.
+        for source in [*references_from,
+                       course / ".grading" / "references" / assignment]:
             if Path(source).is_dir():
                 shutil.copytree(source, cache, dirs_exist_ok=True)
         saved = {key: os.environ.pop(key) for key in ("COURSE_GRADEBOOK_URL",

@@ -499,7 +499,9 @@ def _fell(sequence, _inputs=None):
 def _squares_ratio(pair, _inputs=None):
     """Sum of squares of the second list of arrays over that of the first."""
     first, second = (sum(float((numeric(a) ** 2).sum()) for a in part) for part in pair)
-    return second / first if first else float("inf")
+    if not first > 0:  # an infinite ratio would pass any lower bound
+        raise TypeError("the first arrays are all zero (or empty): no ratio to take")
+    return second / first
 
 
 def _change_ratio(pair, _inputs=None):
@@ -512,8 +514,10 @@ def _change_ratio(pair, _inputs=None):
     if len(first) != len(second) or any(a.shape != b.shape for a, b in zip(first, second)):
         raise TypeError("two lists of arrays of different shapes")
     base = sum(float((a ** 2).sum()) for a in first)
+    if not base > 0:  # an infinite ratio would pass any lower bound
+        raise TypeError("the first arrays are all zero (or empty): no ratio to take")
     change = sum(float(((b - a) ** 2).sum()) for a, b in zip(first, second))
-    return change / base if base else float("inf")
+    return change / base
 
 
 def _mlp_forward_gap(value, X):
@@ -645,10 +649,11 @@ def _arrays_gap(pair, _inputs=None):
         a, b = numeric(a), numeric(b)
         if a.shape != b.shape:
             raise TypeError(f"array {i} has shape {a.shape} where {b.shape} was expected")
-        if a.size:
-            with np.errstate(invalid="ignore", over="ignore"):
-                here = float(np.abs(a - b).max() / (1.0 + np.abs(b).max()))
-            gap = max(gap, here if np.isfinite(here) else float("inf"))
+        if not a.size:  # nothing to compare would be a gap of 0
+            raise TypeError(f"array {i} is empty")
+        with np.errstate(invalid="ignore", over="ignore"):
+            here = float(np.abs(a - b).max() / (1.0 + np.abs(b).max()))
+        gap = max(gap, here if np.isfinite(here) else float("inf"))
     return gap
 
 

@@ -479,3 +479,12 @@ def test_change_ratio_is_computed_in_the_grader_from_both_sets_of_weights():
     assert FUNCTIONS["change_ratio"]((first, [2 * np.ones((2, 3)), np.ones(3)])) == 6 / 9
     with pytest.raises(TypeError, match="different shapes"):
         FUNCTIONS["change_ratio"]((first, [np.ones((3, 2)), np.ones(3)]))
+
+
+def test_ratios_and_gaps_of_nothing_fail_instead_of_passing_a_bound():
+    zero, empty = [np.zeros(3)], [np.zeros(0)]
+    for function, pair in [("change_ratio", (zero, [np.ones(3)])), ("change_ratio", ([], [])),
+                           ("squares_ratio", (zero, [np.ones(3)])),
+                           ("arrays_gap", (empty, empty))]:
+        spec = {"name": "w", "function": function, "at_least": 0.5}
+        assert compare("computed", plain(pair), spec) is not None, function

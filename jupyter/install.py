@@ -1,0 +1,124 @@
+"""Install the course's Jupyter settings into a Python environment.
+
+    python jupyter/install.py [PREFIX]
+
+``make`` runs this with the course's virtual environment (PREFIX defaults to
+the running interpreter's ``sys.prefix``). It writes, all under PREFIX:
+
+- ``share/jupyter/lab/settings/overrides.json``: JupyterLab's defaults for
+  this environment (no news pop-up, Markdown opens rendered);
+- ``etc/jupyter/jupyter_server_config.d/ann-course.json``: Lab opens on the
+  course start page ``START.md``; build clutter (``*.egg-info``, ``build``,
+  caches) is hidden from the file browser;
+- ``etc/ipython/ipython_kernel_config.py``: figures as HiDPI ("retina") PNGs,
+  and, where a Noto CJK font is installed, that font as matplotlib's fallback
+  for Chinese text (a one-line note here when it is not);
+- ``share/jupyter/nbconvert/templates/{formgrade,feedback}/mathjax.html.j2``:
+  the Formgrader and the feedback HTML typeset maths with the MathJax that
+  the ``django-static-mathjax`` Python package installs (inlined, so feedback
+  files render offline wherever they are opened), instead of a CDN.
+
+Every file is rewritten on each run; nothing outside PREFIX is touched.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SERVER_CONFIG = "etc/jupyter/jupyter_server_config.d/ann-course.json"
+LAB_OVERRIDES = "share/jupyter/lab/settings/overrides.json"
+KERNEL_CONFIG = "etc/ipython/ipython_kernel_config.py"
+# nbgrader's templates import the ``mathjax`` macro by file name; a file of
+# that name in a template folder of the same name under PREFIX comes first.
+MATHJAX_TEMPLATES = ("formgrade", "feedback")
+MATHJAX_FILE = "mathjax.html.j2"
+MATHJAX_COMPONENT = "static/mathjax/es5/tex-svg-full.js"
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC",
+                "Noto Serif CJK SC", "Noto Serif CJK JP", "WenQuanYi Zen Hei")
+
+# MathJax 3 reads this before it loads; the delimiters are the notebook's.
+MATHJAX_CONFIG = {
+    "tex": {"inlineMath": [["$", "$"], ["\\(", "\\)"]],
+            "displayMath": [["$$", "$$"], ["\\[", "\\]"]],
+            "processEscapes": True, "processEnvironments": True, "tags": "ams"},
+    "svg": {"fontCache": "global"},
+}
+# nbgrader's formgrade.js waits for MathJax 2's startup signal; MathJax 3 has
+# a promise instead. This gives formgrade.js the one call it makes.
+MATHJAX2_SHIM = """
+window.MathJax.Hub = {Startup: {signal: {Interest: function (callback) {
+    MathJax.startup.promise.then(function () { callback("End"); });
+}}}};
+"""
+
+
+def mathjax_template():
+    """The ``mathjax`` macro of nbconvert's base template, with MathJax inlined."""
+    import mathjax  # the django-static-mathjax package: MathJax's files, no Django
+
+    script = (Path(mathjax.__file__).parent / MATHJAX_COMPONENT).read_text()
+    if "</script" in script.lower() or "endraw" in script:
+        raise RuntimeError(f"{MATHJAX_COMPONENT} cannot be inlined as it is")
+    return (
+        "{#- Written by jupyter/install.py: MathJax 3 inlined (offline). -#}\n"
+        '{%- macro mathjax(url="") -%}\n'
+        f"<script>window.MathJax = {json.dumps(MATHJAX_CONFIG)};</script>\n"
+        "<script>{% raw %}" + script + "{% endraw %}</script>\n"
+        f"<script>{MATHJAX2_SHIM}</script>\n"
+        "{%- endmacro %}\n"
+    )
+
+
+def cjk_family():
+    """The first Noto CJK family fontconfig knows, or None."""
+    if not shutil.which("fc-list"):
+        return None
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
+                            text=True, check=False).stdout
+    names = {name.strip() for line in listed.splitlines() for name in line.split(",")}
+    return next((family for family in CJK_FAMILIES if family in names), None)
+
+
+def kernel_config(family):
+    """The IPython kernel configuration: retina figures, a CJK fallback font."""
+    lines = ["# Written by the course's jupyter/install.py; rewritten by `make`.",
+             "c = get_config()  # noqa: F821",
+             "# PNGs at twice the resolution, shown at their normal size: sharp on HiDPI.",
+             'c.InlineBackend.figure_formats = {"retina"}']
+    if family:
+        lines += ["# Chinese key terms in figures: matplotlib falls back to this font.",
+                  f'c.InlineBackend.rc = {{"font.family": ["DejaVu Sans", "{family}"]}}']
+    return "\n".join(lines) + "\n"
+
+
+def install(prefix):
+    """Write every settings file under ``prefix``; returns the paths written."""
+    prefix = Path(prefix)
+    family = cjk_family()
+    files = {
+        LAB_OVERRIDES: (HERE / "lab" / "settings" / "overrides.json").read_text(),
+        SERVER_CONFIG: (HERE / "jupyter_server_config.json").read_text(),
+        KERNEL_CONFIG: kernel_config(family),
+    }
+    template = mathjax_template()
+    for name in MATHJAX_TEMPLATES:
+        files[f"share/jupyter/nbconvert/templates/{name}/{MATHJAX_FILE}"] = template
+    written = []
+    for relative, text in files.items():
+        path = prefix / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    if family is None:
+        print("note: no CJK font found (fc-list :lang=zh): Chinese terms show as boxes; "
+              "install one with `sudo apt-get install fonts-noto-cjk`")
+    return written
+
+
+if __name__ == "__main__":
+    target = sys.argv[1] if len(sys.argv) > 1 else sys.prefix
+    for path in install(target):
+        print(f"installed {path}")

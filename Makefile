@@ -1,6 +1,6 @@
 # One target per job. `make lab` and `make test` set everything up first.
 #
-#   make lab        open JupyterLab on the course
+#   make lab        open JupyterLab on the course start page (START.md)
 #   make test       run the whole test suite (as CI does)
 #   make test-fast  only the fast tests (no notebooks, no nbgrader runs)
 #   make release    regenerate assignments/ from solutions/ with nbgrader
@@ -19,6 +19,11 @@ BIN    := $(VENV)/bin
 # that pip keeps it. `make TORCH_SPEC= test` leaves torch to pyproject's range.
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
+# The course's Jupyter settings (jupyter/install.py writes them into the venv).
+SETTINGS := $(VENV)/.jupyter-settings
+# nbgrader's exchange: exchange/ in the course folder unless COURSE_EXCHANGE
+# names another (nbgrader_config.py reads the same variable).
+EXCHANGE := $(or $(COURSE_EXCHANGE),exchange)
 A      ?=
 GRADE_FLAGS ?=
 MUTANTS_FLAGS ?=
@@ -32,9 +37,10 @@ PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loads
 # nbgrader runs helper programs (alembic) that it expects on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lab test test-fast release grade mutants data compare clean
+.PHONY: install lab test test-fast release grade mutants data compare clean \
+	settings exchange gradebook check-bwrap
 
-install: $(STAMP)
+install: $(STAMP) $(SETTINGS)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,13 +49,48 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-lab: $(STAMP)
+settings: $(SETTINGS)
+
+$(SETTINGS): $(STAMP) $(wildcard jupyter/*.py jupyter/*.json jupyter/lab/settings/*.json)
+	$(BIN)/python jupyter/install.py $(VENV) >/dev/null
+	touch $(SETTINGS)
+
+exchange:
+	@mkdir -p "$(EXCHANGE)"
+
+# Every assignment in the gradebook, so that the Formgrader's Autograde works on
+# a fresh course: nbgrader generate_assignment writes into a scratch folder, so
+# assignments/ stays as committed. With the default SQLite gradebook this runs
+# again only when a solution changes.
+ifeq ($(COURSE_GRADEBOOK_URL),)
+gradebook: gradebook.db
+gradebook.db: $(wildcard solutions/*/*.ipynb) | $(STAMP)
+	$(MAKE) --no-print-directory generate-gradebook
+else
+gradebook: generate-gradebook
+endif
+
+.PHONY: generate-gradebook
+generate-gradebook:
+	@for dir in solutions/*/; do \
+		nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=ERROR \
+			--CourseDirectory.release_directory=.grading/gradebook-release || exit 1; \
+	done
+	@test -z "$(COURSE_GRADEBOOK_URL)" && touch gradebook.db || true
+
+lab: $(STAMP) $(SETTINGS) exchange gradebook
 	jupyter lab $(LAB_FLAGS)
 
-test: $(STAMP)
+# The grading tests run students' kernels in bubblewrap: without a working one
+# they would fail by the dozen, so say it once and stop.
+check-bwrap: $(STAMP)
+	@$(BIN)/python -c 'import sys; from course import isolation as i\n\
+try: i.check()\nexcept i.IsolationUnavailable as e: sys.exit(f"make test: {e}")'
+
+test: check-bwrap $(STAMP) $(SETTINGS)
 	$(PYTEST)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(SETTINGS)
 	$(PYTEST) -m "not slow"
 
 release: $(STAMP)

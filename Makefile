@@ -84,8 +84,7 @@ lab: $(STAMP) $(SETTINGS) exchange gradebook
 # The grading tests run students' kernels in bubblewrap: without a working one
 # they would fail by the dozen, so say it once and stop.
 check-bwrap: $(STAMP)
-	@$(BIN)/python -c 'import sys; from course import isolation as i\n\
-try: i.check()\nexcept i.IsolationUnavailable as e: sys.exit(f"make test: {e}")'
+	@$(BIN)/python -c "import sys; from course import isolation as i; exec('try: i.check()\nexcept i.IsolationUnavailable as e: sys.exit(\"make test: \" + str(e))')"
 
 test: check-bwrap $(STAMP) $(SETTINGS)
 	$(PYTEST)

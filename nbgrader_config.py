@@ -11,8 +11,10 @@ Environment variables override the defaults without editing this file:
   ``postgresql://grader@dbhost/ann_course`` for a course with several
   graders. Default: ``gradebook.db`` (SQLite) in the course directory.
 - ``COURSE_EXCHANGE``: the exchange folder used by ``release_assignment``,
-  ``fetch_assignment``, ``submit`` and ``collect``. Default: nbgrader's own
-  (``/usr/local/share/nbgrader/exchange``).
+  ``fetch_assignment``, ``submit`` and ``collect`` (the Assignments tab and
+  the Formgrader use it too), for example a folder that a class shares.
+  Default: ``exchange/`` in the course directory, which ``make lab`` creates,
+  so that the exchange works on one machine out of the box.
 """
 
 import os
@@ -29,8 +31,7 @@ c.CourseDirectory.db_url = os.environ.get(
     "COURSE_GRADEBOOK_URL", "sqlite:///" + os.path.join(root, "gradebook.db")
 )
 
-if os.environ.get("COURSE_EXCHANGE"):
-    c.Exchange.root = os.environ["COURSE_EXCHANGE"]
+c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or os.path.join(root, "exchange")
 
 # What a student sees where code is to be written.
 c.ClearSolutions.code_stub = {
@@ -88,13 +89,15 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPre
 
 # Before grading, put back the cells a student deleted (graded, answer and
 # locked cells, from the source notebook), so that a deleted test is run and
-# scored instead of being left for manual grading; then nbgrader's own steps.
+# scored instead of being left for manual grading; then nbgrader's own steps,
+# with nbgrader's OverwriteCells in the course's form, which does not warn that
+# an unedited test cell "has changed" (nbgrader issue 1961; see the module).
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "course.preprocessors.restore.RestoreDeletedCells",
-    "nbgrader.preprocessors.OverwriteCells",
+    "course.preprocessors.overwrite.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 

@@ -27,7 +27,8 @@ The autograded notebook itself, which only instructors see, is not changed.
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
-from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from traitlets import List
 
 from course.grader.verdicts import VERDICT_MIME
 from course.preprocessors.checks import is_test_cell
@@ -45,6 +46,14 @@ class HideHiddenTests(ClearHiddenTests):
 
     The begin and end delimiters are ``ClearHiddenTests``' configuration.
     """
+
+    # nbconvert's HTML exporter configures display_data_priority for every
+    # NbConvertBase; nbgrader's preprocessors redeclare it without config=True,
+    # which made traitlets warn "Config option display_data_priority not
+    # recognized by HideHiddenTests" in every generate_feedback. Declared as
+    # configurable, as nbgrader's GetGrades does; this class does not use it.
+    display_data_priority = List(
+        GetGrades.display_data_priority.default_value).tag(config=True)
 
     def preprocess(self, nb, resources):
         """Find the hidden lines of the whole notebook first, then each cell."""

@@ -22,6 +22,12 @@ A hidden test may leave ``expected`` out: ``check_array(name, actual)``
 then means "what the solution returns here". The expected value is computed
 only in the grader's clean kernel, never written in the test.
 
+**What a student sees.** A failing check shows its message and the line of
+the notebook that called it, not the frames of this package
+(:func:`_short_traceback`); a cell whose checks all pass prints one line
+(``PASSED_MANY``: ``✓ All 3 checks in this cell passed.``), so that a pass
+is told apart from a cell that did not run.
+
 The checks and their arguments:
 
 - ``check_array(name, actual, expected=None, *, atol=1e-6, rtol=1e-5, context=None)``
@@ -43,6 +49,9 @@ The checks and their arguments:
 - ``as_numeric_array(name, value)``: the student's value as a float array, or
   an ``AssertionError`` saying why it is not one (visible tests)
 """
+
+import os
+import traceback
 
 from course.checkvalues import Refused, compare, computed, encode, plain
 
@@ -114,11 +123,87 @@ def _check(function, *args, **kwargs):
     if kind in ("array", "scalar", "equal") and "expected" not in spec:
         # A hidden test's "what the solution returns": only the grader knows it.
         if isinstance(actual, Refused) or actual is None:
-            raise AssertionError(compare(kind, actual, {**spec, "expected": 0.0}))
+            raise _fail(compare(kind, actual, {**spec, "expected": 0.0}))
         return
     message = compare(kind, actual, spec)
     if message is not None:
-        raise AssertionError(message)
+        raise _fail(message)
+    _count_pass()
+
+
+# ---------------------------------------------------------------------------
+# what a student sees: a short failure, one line for a pass
+# ---------------------------------------------------------------------------
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_passed = {"checks": 0, "hook": False}
+PASSED_ONE = "\u2713 The check in this cell passed."
+PASSED_MANY = "\u2713 All {count} checks in this cell passed."
+
+
+def _fail(message):
+    """``AssertionError(message)`` that IPython shows without this package's frames.
+
+    IPython calls an exception's ``_render_traceback_`` for the lines it shows
+    (see :func:`_short_traceback`); elsewhere it is a plain AssertionError.
+    """
+    error = AssertionError(message)
+    error._render_traceback_ = lambda: _short_traceback(error)
+    return error
+
+
+def _short_traceback(error):
+    """The lines IPython shows for a failed check: the message, then where.
+
+    ``where`` is each frame outside this package and IPython, as
+    ``Cell In[5], line 3: <the line>``: the test cell's line that called the
+    check (and any function of the student's between them).
+    """
+    import IPython
+
+    hidden = (PACKAGE_DIR, os.path.dirname(os.path.abspath(IPython.__file__)) + os.sep)
+    red, reset = "\x1b[0;31m", "\x1b[0m"
+    message = str(error).split("\n")
+    lines = [f"{red}AssertionError{reset}: {message[0]}", *message[1:]]
+    for frame in traceback.extract_tb(error.__traceback__):
+        if not os.path.abspath(frame.filename).startswith(hidden):
+            lines.append(f"  at {_cell_name(frame.filename)}, line {frame.lineno}: "
+                         f"{(frame.line or '').strip()}")
+    return lines
+
+
+def _cell_name(filename):
+    """``Cell In[5]`` for a notebook cell's code, else the file's name."""
+    try:
+        number = get_ipython().compile._filename_map[filename]  # noqa: F821
+        return f"Cell In[{number}]"
+    except (NameError, AttributeError, KeyError):
+        return filename
+
+
+def _count_pass():
+    """Count a passed check; IPython prints the cell's count after the cell."""
+    _passed["checks"] += 1
+    if _passed["hook"]:
+        return
+    try:
+        shell = get_ipython()  # noqa: F821 (IPython's builtin; absent outside it)
+    except NameError:
+        return
+    shell.events.register("pre_run_cell", _start_cell)
+    shell.events.register("post_run_cell", _report_passes)
+    _passed["hook"] = True
+
+
+def _start_cell(info=None):
+    _passed["checks"] = 0
+
+
+def _report_passes(result):
+    """After a cell: one line if it ran checks and all of them passed."""
+    count, _passed["checks"] = _passed["checks"], 0
+    if count and result.success:
+        print(PASSED_ONE if count == 1 else PASSED_MANY.format(count=count))
 
 
 def check_array(name, actual, expected=SOLUTIONS_VALUE, *, atol=1e-6, rtol=1e-5, context=None):
@@ -171,7 +256,7 @@ def as_numeric_array(name, value, context=None):
 
     array, problem = _as_numbers(plain(value), {"name": name, "context": context})
     if problem:
-        raise AssertionError(problem)
+        raise _fail(problem)
     return np.asarray(array, dtype=float)
 
 

@@ -16,11 +16,13 @@ the running interpreter's ``sys.prefix``). It writes, all under PREFIX:
 - ``share/jupyter/nbconvert/templates/{formgrade,feedback}/mathjax.html.j2``:
   the Formgrader and the feedback HTML typeset maths with the MathJax that
   the ``django-static-mathjax`` Python package installs (inlined, so feedback
-  files render offline wherever they are opened), instead of a CDN.
+  files render offline wherever they are opened), instead of a CDN. Only
+  where that package is installed: the student edition grades nothing.
 
 Every file is rewritten on each run; nothing outside PREFIX is touched.
 """
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -103,9 +105,10 @@ def install(prefix):
         SERVER_CONFIG: (HERE / "jupyter_server_config.json").read_text(),
         KERNEL_CONFIG: kernel_config(family),
     }
-    template = mathjax_template()
-    for name in MATHJAX_TEMPLATES:
-        files[f"share/jupyter/nbconvert/templates/{name}/{MATHJAX_FILE}"] = template
+    if importlib.util.find_spec("mathjax"):  # the course's; not the student edition's
+        template = mathjax_template()
+        for name in MATHJAX_TEMPLATES:
+            files[f"share/jupyter/nbconvert/templates/{name}/{MATHJAX_FILE}"] = template
     written = []
     for relative, text in files.items():
         path = prefix / relative

@@ -63,8 +63,18 @@ def numerical_gradient_array(f, x, dout, h=1e-5):
     return grad
 
 
-def rel_error(a, b):
-    """max over entries of |a - b| / max(1e-8, |a| + |b|); a and b of one shape.
+def rel_error(a, b, norm=False):
+    """Relative error between two arrays a and b of one shape -> a float.
+
+    norm=False (the default, CS231n's): the largest entry-wise error,
+    max over entries of |a - b| / max(1e-8, |a| + |b|). Strict: one wrong
+    entry shows, but an entry that is nearly 0 in both (say 1e-9) is
+    compared with rounding noise of the same size and can read as 1e-2.
+
+    norm=True: the error of the arrays as a whole,
+    ||a - b|| / max(1e-8, ||a|| + ||b||) (Euclidean norms over all entries).
+    Robust to tiny entries; use it for big gradients with entries of very
+    different sizes.
 
     Below about 1e-7 the two agree to rounding; above 1e-2 one of them is
     almost certainly wrong.
@@ -74,6 +84,9 @@ def rel_error(a, b):
         raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
     if a.size == 0:
         return 0.0
+    if norm:
+        scale = np.linalg.norm(a) + np.linalg.norm(b)
+        return float(np.linalg.norm(a - b) / max(1e-8, scale))
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 

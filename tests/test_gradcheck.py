@@ -91,3 +91,18 @@ def test_check_gradient_reports_a_shape_mismatch():
     message = r"shape \(3, 2\) but x has shape \(2, 3\)"
     with pytest.raises(AssertionError, match=message):
         check_gradient(np.zeros((3, 2)), np.sum, x)
+
+
+def test_rel_error_norm_reads_the_whole_array_and_ignores_a_tiny_noisy_entry():
+    """An entry of 1e-8 with rounding noise of 1e-10 spoils the entry-wise error only."""
+    exact = np.array([1.0, -0.5, 1e-8])
+    noisy = exact + np.array([1e-12, -1e-12, 1e-10])
+    assert rel_error(exact, noisy) > 1e-3  # the tiny entry dominates the maximum
+    assert rel_error(exact, noisy, norm=True) < 1e-10
+    # a real mistake in a big entry shows in both readings
+    wrong = exact * np.array([1.0, 1.1, 1.0])
+    assert rel_error(exact, wrong, norm=True) > 1e-2
+    assert rel_error(exact, wrong) > 1e-2
+    assert rel_error(np.zeros(3), np.zeros(3), norm=True) == 0.0
+    with pytest.raises(ValueError, match="shapes differ"):
+        rel_error(np.zeros(2), np.zeros(3), norm=True)

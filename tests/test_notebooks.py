@@ -1,6 +1,7 @@
 """Notebook hygiene: every committed notebook is clean, and every lecture runs."""
 
 import json
+import re
 
 import nbformat
 import pytest
@@ -72,12 +73,45 @@ def test_graded_cells_have_unique_grade_ids_and_points(path):
     assert graded, f"{path.name} has no graded cells"
 
 
-@pytest.mark.slow
+def _lecture_runs():
+    """(lecture, seed): every lecture with seed 0 and with seed 1 or 2 (alternating)."""
+    return [(path, seed) for k, path in enumerate(LECTURES) for seed in (0, 1 + k % 2)]
+
+
+LECTURE_RUNS = _lecture_runs()
+
+
 @pytest.mark.parametrize("path", LECTURES, ids=_ids(LECTURES))
-def test_lecture_executes_top_to_bottom_quickly_and_quietly(path):
-    """A lecture runs start to finish in under a minute with nothing on stderr."""
+def test_lecture_takes_its_seed_from_course_seed(path):
+    """Every random number of a lecture comes from SEED = course_seed().
+
+    A literal seed anywhere else (``default_rng(0)``, ``manual_seed(1)``)
+    would make the lecture ignore COURSE_SEED there.
+    """
+    nb = nbformat.read(path, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert any("SEED = course_seed()" in src for src in code), (
+        f"{path.name} does not read its seed with SEED = course_seed()"
+    )
+    literal = re.compile(r"(default_rng|manual_seed|RandomState)\(\s*\d+\s*\)")
+    hits = [m.group(0) for src in code for m in literal.finditer(src)]
+    assert not hits, f"{path.name} seeds with a literal instead of SEED: {hits}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "path, seed", LECTURE_RUNS,
+    ids=[f"{p.relative_to(REPO)}-seed{s}" for p, s in LECTURE_RUNS],
+)
+def test_lecture_executes_top_to_bottom_quickly_and_quietly(path, seed, monkeypatch):
+    """A lecture runs start to finish in under a minute with nothing on stderr.
+
+    Its assertions hold for COURSE_SEED = 0 and for another seed: they test
+    the idea, not one run's numbers. (The kernel inherits the variable.)
+    """
+    monkeypatch.setenv("COURSE_SEED", str(seed))
     nb = nbformat.read(path, as_version=4)
     seconds = execute(nb, cwd=path.parent, timeout=LECTURE_SECONDS * 2)
     noise = stderr_outputs(nb)
-    assert not noise, f"{path.name} wrote to stderr (warnings?): {noise[:3]}"
-    assert seconds < LECTURE_SECONDS, f"{path.name} took {seconds:.1f} s"
+    assert not noise, f"{path.name} (seed {seed}) wrote to stderr (warnings?): {noise[:3]}"
+    assert seconds < LECTURE_SECONDS, f"{path.name} (seed {seed}) took {seconds:.1f} s"

@@ -383,17 +383,14 @@ def numpy_train_step(model, X, y, optimizer):
 def train_step(model, X, y, optimizer, fast=True):
     """One SGD step of a ``course.nn`` classifier; returns ``(loss, logits)``.
 
-    fast=True: ``numpy_train_step`` (an MLP of Linear and ReLU layers only);
-    fast=False: the plain ``model.forward``, ``softmax_cross_entropy``,
-    ``model.backward``, ``optimizer.step()`` of any ``course.nn`` model.
+    fast=True: ``numpy_train_step`` (an MLP of Linear and ReLU layers only;
+    a test proves it makes the same update); fast=False:
+    ``course.nn.train_step``, the one step of ``course.nn.fit``, for any
+    ``course.nn`` model.
     """
     if fast:
         return numpy_train_step(model, X, y, optimizer)
-    logits = model.forward(X)
-    loss, dout = scratch.softmax_cross_entropy(logits, y)
-    model.backward(dout)
-    optimizer.step()
-    return loss, logits
+    return scratch.train_step(model, X, y, optimizer)
 
 
 def _train_numpy(model, data, settings, num_epochs, seed, bar, fast=True):

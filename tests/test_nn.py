@@ -468,6 +468,35 @@ def test_batches_cover_every_row_once_and_shuffle_with_an_rng():
     assert all(np.array_equal(xb[:, 0], yb) for xb, yb in nn.batches(X, y, 3, _rng()))
 
 
+def test_train_step_matches_a_torch_sgd_step_with_momentum_for_every_loss():
+    """course.nn.train_step: forward, loss, backward and SGD update, as torch does it."""
+    rng = _rng(23)
+    X = rng.standard_normal((6, 4))
+    targets = {"cross_entropy": rng.integers(0, 3, 6),
+               "bce_with_logits": rng.integers(0, 2, (6, 3)).astype(float),
+               "mse": rng.standard_normal((6, 3))}
+    torch_losses = {"cross_entropy": TF.cross_entropy,
+                    "bce_with_logits": lambda out, y: TF.binary_cross_entropy_with_logits(
+                        out, y, reduction="none").sum(dim=1).mean(),
+                    "mse": lambda out, y: ((out - y) ** 2).sum(dim=1).mean()}
+    for loss, y in targets.items():
+        model = nn.Linear(4, 3, rng=_rng(1), dtype=np.float64)
+        tw, tb = _leaf(model.W.copy()), _leaf(model.b.copy())
+        opt = nn.SGD(model, lr=0.1, momentum=0.9)
+        topt = torch.optim.SGD([tw, tb], lr=0.1, momentum=0.9)
+        for _ in range(3):
+            batch_loss, out = nn.train_step(model, X, y, opt, loss=loss)
+            topt.zero_grad()
+            tout = torch.tensor(X) @ tw + tb
+            tloss = torch_losses[loss](tout, torch.tensor(y))
+            tloss.backward()
+            topt.step()
+            assert batch_loss == pytest.approx(tloss.item(), rel=1e-10), loss
+            assert rel_error(out, tout.detach().numpy()) < 1e-10, loss
+        assert rel_error(model.W, tw.detach().numpy()) < 1e-10, loss
+        assert rel_error(model.b, tb.detach().numpy()) < 1e-10, loss
+
+
 def test_fit_learns_spirals_above_95_percent_with_a_small_mlp():
     rng = _rng(18)
     X, y = make_spirals(100, 3, noise=0.2, rng=rng)

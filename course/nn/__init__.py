@@ -21,7 +21,7 @@ Modules:
 - ``course.nn.layers``: ``Linear``, ``ReLU``, ..., ``Sequential``: objects
   that keep their cache and gradients.
 - ``course.nn.optim``: ``SGD`` with momentum and weight decay.
-- ``course.nn.train``: ``batches``, ``fit``, ``predict``, ``accuracy``.
+- ``course.nn.train``: ``batches``, ``train_step``, ``fit``, ``predict``, ``accuracy``.
 
 A whole training run::
 
@@ -68,7 +68,7 @@ from course.nn.losses import (
     softmax_cross_entropy,
 )
 from course.nn.optim import SGD
-from course.nn.train import History, accuracy, batches, fit, predict
+from course.nn.train import History, accuracy, batches, fit, predict, train_step
 
 __all__ = [
     "Activation",
@@ -109,4 +109,5 @@ __all__ = [
     "relu_forward",
     "softmax",
     "softmax_cross_entropy",
+    "train_step",
 ]

@@ -40,6 +40,22 @@ def batches(X, y, batch_size, rng=None):
             yield X[idx], y[idx]
 
 
+def train_step(model, X, y, optimizer, loss="cross_entropy"):
+    """One step of training: forward, batch loss, backward, update.
+
+    model: a ``course.nn`` layer or ``Sequential``; X: a batch (B, ...);
+    y: its labels (B,) or targets; optimizer: an ``SGD`` over the model;
+    loss: a name in ``LOSSES``. Returns ``(batch_loss, out)``: the mean loss
+    over the batch (a float) and the model's outputs (B, C) before the
+    update. ``fit`` and ``course.compare`` both take their steps here.
+    """
+    out = model.forward(X)
+    batch_loss, dout = LOSSES[loss](out, y)
+    model.backward(dout)
+    optimizer.step()
+    return batch_loss, out
+
+
 def _outputs(model, X, batch_size=1000):
     """The model's outputs on X, in evaluation mode, batch by batch."""
     was_training = model.training
@@ -205,10 +221,7 @@ def fit(
         start = time.perf_counter()
         total_loss, total_correct = 0.0, 0
         for X_batch, y_batch in batches(X, y, batch_size, rng):
-            out = model.forward(X_batch)
-            batch_loss, dout = loss_fn(out, y_batch)
-            model.backward(dout)
-            optimizer.step()
+            batch_loss, out = train_step(model, X_batch, y_batch, optimizer, loss)
             total_loss += batch_loss * len(X_batch)
             if classify:
                 total_correct += int((_labels(out) == y_batch.reshape(-1)).sum())

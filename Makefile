@@ -65,18 +65,16 @@ exchange:
 ifeq ($(COURSE_GRADEBOOK_URL),)
 gradebook: gradebook.db
 gradebook.db: $(wildcard solutions/*/*.ipynb) | $(STAMP)
-	$(MAKE) --no-print-directory generate-gradebook
+	$(GENERATE_GRADEBOOK)
+	touch gradebook.db
 else
-gradebook: generate-gradebook
+gradebook: $(STAMP)
+	$(GENERATE_GRADEBOOK)
 endif
-
-.PHONY: generate-gradebook
-generate-gradebook:
-	@for dir in solutions/*/; do \
+GENERATE_GRADEBOOK = @for dir in solutions/*/; do \
 		nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=ERROR \
 			--CourseDirectory.release_directory=.grading/gradebook-release || exit 1; \
 	done
-	@test -z "$(COURSE_GRADEBOOK_URL)" && touch gradebook.db || true
 
 lab: $(STAMP) $(SETTINGS) exchange gradebook
 	jupyter lab $(LAB_FLAGS)

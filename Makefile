@@ -11,6 +11,8 @@
 #                                 hidden tests catch (MUTANTS_FLAGS=--quick for a sample)
 #   make data       download (or verify) MNIST and say where it is
 #   make compare    the full MNIST comparison (about 12 min on 2 cores)
+#   make site       the course website in build/site/html (lectures executed;
+#                   SITE_FLAGS="--compare-dir results/compare" after make compare)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -27,6 +29,7 @@ EXCHANGE := $(or $(COURSE_EXCHANGE),exchange)
 A      ?=
 GRADE_FLAGS ?=
 MUTANTS_FLAGS ?=
+SITE_FLAGS ?=
 # Extra options for JupyterLab, e.g. LAB_FLAGS="--no-browser --port 8890", or
 # --allow-root inside a container that runs as root (Jupyter refuses otherwise).
 LAB_FLAGS ?=
@@ -37,7 +40,7 @@ PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loads
 # nbgrader runs helper programs (alembic) that it expects on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lab test test-fast release grade mutants data compare clean \
+.PHONY: install lab test test-fast release grade mutants data compare site clean \
 	settings exchange gradebook check-bwrap
 
 install: $(STAMP) $(SETTINGS)
@@ -110,6 +113,9 @@ data: $(STAMP)
 
 compare: $(STAMP)
 	course compare
+
+site: $(STAMP)
+	$(BIN)/python -m course.site $(SITE_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache gradebook.db autograded feedback

@@ -41,7 +41,8 @@ INSTRUCTOR_MODULES = (
 # Needed only to grade (copydetect: course similarity) or to render the
 # Formgrader's and feedback's maths (django-static-mathjax).
 INSTRUCTOR_DEPENDENCIES = ("copydetect", "django-static-mathjax")
-JUPYTER_FILES = ("install.py", "jupyter_server_config.json", "lab/settings/overrides.json")
+JUPYTER_FILES = ("install.py", "jupyter_lab_config.json", "jupyter_server_config.json",
+                 "lab/settings/overrides.json")
 INSTRUCTOR_SECTION = re.compile(r"\n?<!-- instructor -->.*?<!-- /instructor -->\n?", re.S)
 
 

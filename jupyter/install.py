@@ -7,9 +7,10 @@ the running interpreter's ``sys.prefix``). It writes, all under PREFIX:
 
 - ``share/jupyter/lab/settings/overrides.json``: JupyterLab's defaults for
   this environment (no news pop-up, Markdown opens rendered);
-- ``etc/jupyter/jupyter_server_config.d/ann-course.json``: Lab opens on the
-  course start page ``START.md``; build clutter (``*.egg-info``, ``build``,
-  caches) is hidden from the file browser;
+- ``etc/jupyter/jupyter_lab_config.json``: Lab opens on the course start page
+  ``START.md`` (LabApp reads only this file name, not a ``.d`` folder);
+- ``etc/jupyter/jupyter_server_config.d/ann-course.json``: build clutter
+  (``*.egg-info``, ``build``, caches) is hidden from the file browser;
 - ``etc/ipython/ipython_kernel_config.py``: figures as HiDPI ("retina") PNGs,
   and, where a Noto CJK font is installed, that font as matplotlib's fallback
   for Chinese text (a one-line note here when it is not);
@@ -31,6 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SERVER_CONFIG = "etc/jupyter/jupyter_server_config.d/ann-course.json"
+LAB_CONFIG = "etc/jupyter/jupyter_lab_config.json"
 LAB_OVERRIDES = "share/jupyter/lab/settings/overrides.json"
 KERNEL_CONFIG = "etc/ipython/ipython_kernel_config.py"
 # nbgrader's templates import the ``mathjax`` macro by file name; a file of
@@ -103,6 +105,7 @@ def install(prefix):
     files = {
         LAB_OVERRIDES: (HERE / "lab" / "settings" / "overrides.json").read_text(),
         SERVER_CONFIG: (HERE / "jupyter_server_config.json").read_text(),
+        LAB_CONFIG: (HERE / "jupyter_lab_config.json").read_text(),
         KERNEL_CONFIG: kernel_config(family),
     }
     if importlib.util.find_spec("mathjax"):  # the course's; not the student edition's

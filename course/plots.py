@@ -15,6 +15,7 @@ Shapes use the course's letters: N samples, H and W image height and width.
 - ``plot_training_curves(history, metric)``: a metric per epoch, train vs
   validation.
 - ``image_grid(images, labels)``: digits or feature maps tiled into a grid.
+- ``show_matrix(ax, M, title)``: a small matrix with its numbers written in.
 
 Nothing here writes text that needs a CJK font: figure text is English, so
 that no font warning reaches a notebook's output.
@@ -22,6 +23,8 @@ that no font warning reaches a notebook's output.
 
 import numpy as np
 import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap, TwoSlopeNorm
 
 # Colour-blind-safe colours for classes 0, 1, 2, ... (Okabe and Ito).
@@ -247,6 +250,7 @@ def plot_training_curves(history, metric="loss", ax=None, title=None):
         epochs = np.arange(1, len(values) + 1)
         ax.plot(epochs, values, marker="o" if len(values) <= 30 else None, label=label)
         drawn += 1
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no half epochs
     if drawn == 0:
         raise ValueError(f"no {metric!r} values in history keys {sorted(history)}")
     ax.set_xlabel("epoch")
@@ -298,6 +302,10 @@ def image_grid(
     colormap = plt.get_cmap(cmap).with_extremes(bad="white")
     vmin, vmax = np.nanmin(canvas), np.nanmax(canvas)
     ax.imshow(canvas, cmap=colormap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    for i in range(n):  # a frame round every tile: an all-zero map is not lost
+        r, c = divmod(i, ncols)
+        ax.add_patch(Rectangle((gap + c * cell_w - 0.5, gap + r * cell_h - 0.5), w, h,
+                               fill=False, edgecolor="0.6", linewidth=0.6))
     if labels is not None:
         for i, label in enumerate(labels):
             r, c = divmod(i, ncols)
@@ -315,4 +323,30 @@ def image_grid(
         spine.set_visible(False)
     if title is not None:
         ax.set_title(title)
+    return ax
+
+
+def show_matrix(ax, M, title="", cmap="Blues"):
+    """Draw a small matrix M (H, W) with every number written in its cell.
+
+    A diverging colour map (``cmap="RdBu_r"``) is centred on 0, so zero is
+    white and the sign shows; the text is white on dark cells. Rows and
+    columns are numbered from 0. Returns the Axes.
+    """
+    M = np.asarray(M)
+    if M.ndim != 2:
+        raise ValueError(f"show_matrix draws a 2-D matrix, got shape {M.shape}")
+    limit = float(np.abs(M).max()) or 1.0
+    vmin, vmax = (-limit, limit) if cmap == "RdBu_r" else (M.min(), M.max())
+    shown = ax.imshow(M, cmap=cmap, vmin=vmin, vmax=vmax)
+    for (i, j), value in np.ndenumerate(M):
+        r, g, b, _ = shown.cmap(shown.norm(value))
+        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+        ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=11,
+                color="white" if dark else "black")
+    ax.set_xticks(range(M.shape[1]))
+    ax.set_yticks(range(M.shape[0]))
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    ax.set_title(title)
     return ax

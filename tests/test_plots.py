@@ -177,3 +177,33 @@ def test_image_grid_normalizes_each_feature_map_and_accepts_flat_images():
     assert len(ax.texts) == 0
     with pytest.raises(ValueError, match="H, W"):
         plots.image_grid(np.zeros((2, 2, 2, 2)))
+
+
+def test_training_curves_put_ticks_on_whole_epochs_only():
+    """Three epochs: the ticks are 1, 2, 3 and never 1.5 or 2.5."""
+    ax = plots.plot_training_curves({"train_loss": [1.0, 0.5, 0.3]})
+    ax.figure.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_image_grid_frames_every_tile_so_a_blank_map_still_shows():
+    """An all-zero feature map is white on white: its frame shows where it is."""
+    maps = np.zeros((3, 4, 4))
+    maps[0, 1, 1] = 1.0
+    ax = plots.image_grid(maps, ncols=3)
+    frames = [p for p in ax.patches if not p.get_fill()]
+    assert len(frames) == 3
+    assert {p.get_width() for p in frames} == {4}
+
+
+def test_show_matrix_writes_every_value_and_centres_a_diverging_map_on_zero():
+    fig, ax = plt.subplots()
+    M = np.array([[-2, 0], [1, 3]])
+    plots.show_matrix(ax, M, "M", cmap="RdBu_r")
+    assert [t.get_text() for t in ax.texts] == ["-2", "0", "1", "3"]
+    image = ax.get_images()[0]
+    assert image.norm.vmin == -3 and image.norm.vmax == 3
+    assert ax.get_title() == "M"
+    with pytest.raises(ValueError, match="2-D matrix"):
+        plots.show_matrix(ax, np.zeros(3))

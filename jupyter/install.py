@@ -8,8 +8,8 @@ the running interpreter's ``sys.prefix``). It writes, all under PREFIX:
 - ``share/jupyter/lab/settings/overrides.json``: JupyterLab's defaults for
   this environment (no news pop-up, Markdown opens rendered);
 - ``etc/jupyter/jupyter_lab_config.json``: Lab opens on the course start page
-  ``START.md`` (LabApp reads only this file name, not a ``.d`` folder);
-- ``etc/jupyter/jupyter_server_config.d/ann-course.json``: build clutter
+  ``START.md``;
+- ``etc/jupyter/jupyter_server_config.json``: build clutter
   (``*.egg-info``, ``build``, caches) is hidden from the file browser;
 - ``etc/ipython/ipython_kernel_config.py``: figures as HiDPI ("retina") PNGs,
   and, where a Noto CJK font is installed, that font as matplotlib's fallback
@@ -31,7 +31,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SERVER_CONFIG = "etc/jupyter/jupyter_server_config.d/ann-course.json"
+# Jupyter Server reads its ``.d`` folder only for the list of extensions.
+SERVER_CONFIG = "etc/jupyter/jupyter_server_config.json"
 LAB_CONFIG = "etc/jupyter/jupyter_lab_config.json"
 LAB_OVERRIDES = "share/jupyter/lab/settings/overrides.json"
 KERNEL_CONFIG = "etc/ipython/ipython_kernel_config.py"

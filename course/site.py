@@ -10,7 +10,8 @@ Built with Sphinx, MyST-NB and the Sphinx Book Theme (``site/conf.py``)::
 - ``site/``: the configuration, the home page and the guides (which include
   the README's sections), and ``package.json`` for MathJax;
 - ``lectures/*.ipynb``: executed by MyST-NB during the build, with a note on
-  where the notebook is and how to open it in JupyterLab;
+  where the notebook is and how to open it in JupyterLab (and inline maths
+  kept on one line, see ``join_inline_math``);
 - ``assignments/<name>.ipynb``: the released notebook of every assignment
   (from ``assignments/``, never ``solutions/``), shown as students get it;
 - ``compare.md``: the MNIST comparison's table and figures, read from a
@@ -81,6 +82,29 @@ def _sections(notebook):
             for m in re.finditer(r"^## (.+)$", cell.source, re.M)]
 
 
+_CODE_OR_DISPLAY_MATH = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<!\\)\$(?!\$)((?:(?!\n[ \t]*\n)[^$])+?)(?<!\\)\$")
+
+
+def join_inline_math(markdown):
+    """``markdown`` with each line break inside an inline ``$...$`` made a space.
+
+    JupyterLab takes the maths out before it parses the Markdown; MyST parses
+    the Markdown first, so a formula broken over lines where the next line
+    starts like a list item (``- \\hat{y}``) would become a list. Joining the
+    formula's lines gives the page what the notebook shows. Code and
+    ``$$...$$`` are left as they are; a ``$`` never pairs across a blank line.
+    """
+    def join(text):
+        return _INLINE_MATH.sub(lambda m: "$" + m.group(1).replace("\n", " ") + "$", text)
+
+    parts, last = [], 0
+    for match in _CODE_OR_DISPLAY_MATH.finditer(markdown):
+        parts += [join(markdown[last:match.start()]), match.group(0)]
+        last = match.end()
+    return "".join(parts + [join(markdown[last:])])
+
+
 def _source_link(relative, repository_url, branch):
     if not repository_url:
         return ""
@@ -102,6 +126,9 @@ def _stage_notebook(path, relative, target, note):
     pristine.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, pristine)
     download = os.path.relpath(pristine, target.parent).replace(os.sep, "/")
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = join_inline_math(cell.source)
     notebook.cells.insert(1, _note_cell(note.format(download=download)))
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)
@@ -117,7 +144,7 @@ def stage_lectures(lectures_dir, src, repository_url="", branch="main"):
     for path in paths:
         relative = f"lectures/{path.name}"
         note = (
-            ":::{{tip}} Run this lecture yourself\n"
+            ":::{{admonition}} Run this lecture yourself\n:class: tip\n"
             f"This page is `{relative}`, executed while the site was built "
             "(with the notebook's own fixed seeds). The notebook itself is "
             "committed without outputs: {{download}}`download it <{download}>`"
@@ -146,7 +173,7 @@ def stage_assignments(assignments_dir, src, repository_url="", branch="main"):
             raise SiteBuildError(f"{folder} has no {folder.name}.ipynb")
         relative = f"assignments/{folder.name}/{path.name}"
         note = (
-            ":::{{note}} The student version\n"
+            ":::{{admonition}} The student version\n:class: note\n"
             f"This is `{relative}` as nbgrader releases it: the text and the "
             "visible tests, without solutions or hidden tests. "
             "{{download}}`Download the notebook <{download}>`"
@@ -221,7 +248,7 @@ def write_compare_page(results_dir, origin, src):
         "hidden layers in scikit-learn, PyTorch and the from-scratch numpy network "
         "of `course.nn`, and LeNet-5, a convolutional network (卷积神经网络), "
         "trained on MNIST and tested on its test images.", "",
-        f":::{{note}} Where these numbers come from\n{origin}\n:::", "",
+        f":::{{admonition}} Where these numbers come from\n:class: note\n{origin}\n:::", "",
         table, "", "## Figures", "",
     ]
     for name in COMPARE_FILES[1:]:
@@ -298,9 +325,19 @@ def run_sphinx(src, html_dir, jobs=2):
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going",
                "-n", "-q", "-E", "-j", str(jobs), "-w", str(warnings_file),
                "-d", str(html_dir.parent / "doctrees"), str(src), str(html_dir)]
-    done = subprocess.run(command, cwd=src)
+    # The lectures' kernels import this checkout's `course`.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in [str(REPO), os.environ.get("PYTHONPATH", "")] if p))
+    done = subprocess.run(command, cwd=src, env=env, capture_output=True, text=True)
     warnings = (warnings_file.read_text(encoding="utf-8").strip()
                 if warnings_file.is_file() else "")
+    if done.returncode != 0 and not warnings:
+        # A lecture that raised stops the build: say which and what it raised.
+        sys.stderr.write(done.stdout + done.stderr)
+        text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+        errors = re.findall(r"^\s*((?:\w+\.)*\w*(?:Error|Exception)): (.+)$", text, re.M)
+        warnings = "\n".join(dict.fromkeys(f"{name}: {message}"
+                                            for name, message in errors[-4:]))
     # Paths relative to the source folder; MyST-NB's notebook line numbers
     # (cell * 10000 + line) say nothing to a reader.
     warnings = re.sub(r"(\.ipynb):\d+:", r"\1:", warnings.replace(f"{Path(src)}/", ""))

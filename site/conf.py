@@ -45,6 +45,9 @@ myst_heading_anchors = 3
 # README sections are included as the guides: their headings start at ###
 # under the page's title, which MyST would report as a skipped level.
 suppress_warnings = ["myst.header"]
+# Quotes as written: smart quotes would also eat a backslash before a quote
+# (lecture 6 draws a "\\" stroke).
+smartquotes = False
 
 # Execution: every lecture, from a clean kernel, during the build; an error or
 # anything on stderr (a warning) fails the build. Assignments are shown as

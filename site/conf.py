@@ -17,6 +17,7 @@ extensions = ["myst_nb"]
 html_theme = "sphinx_book_theme"
 html_title = "Artificial Neural Networks (人工神经网络)"
 html_static_path = ["_static"]
+html_css_files = ["course.css"]
 html_last_updated_fmt = None
 html_copy_source = False  # the notebooks are offered as downloads instead
 html_show_sourcelink = False
@@ -59,10 +60,9 @@ nb_execution_show_tb = True
 nb_execution_excludepatterns = ["assignments/*"]
 nb_output_stderr = "error"
 nb_merge_streams = True
-# Interactive figures: no widget JavaScript (it would come from a CDN) and the
-# widget view left out, so each figure's static fallback (its image) shows.
+# Interactive figures (course.widgets): their static picture is an ordinary
+# PNG output. The widget itself stays an inert placeholder: no widget
+# JavaScript (it would come from a CDN), and _static/course.css says that the
+# sliders move in JupyterLab (its text/plain form, "VBox(children=...", is
+# not shown).
 nb_ipywidgets_js = {}
-nb_mime_priority_overrides = [
-    ("html", "application/vnd.jupyter.widget-view+json", None),
-    ("html", "application/vnd.jupyter.widget-state+json", None),
-]

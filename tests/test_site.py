@@ -262,6 +262,34 @@ def test_build_fails_on_stderr_a_broken_link_and_a_missing_image(
     assert "c_image" in message and "no_such.png" in message, message
 
 
+@pytest.mark.slow
+def test_interactive_figure_shows_its_static_picture_and_no_widget_text(
+        tmp_path, npm_dir, compare_dir):
+    """A course.widgets figure: its PNG on the page, the sliders' place marked,
+    no "VBox(children=..." text and no widget JavaScript from the network."""
+    _lecture(tmp_path / "lectures", "widget", nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\n"
+        "from course.widgets import interactive_figure, slider\n\n"
+        "def draw(slope):\n"
+        "    fig, ax = plt.subplots(figsize=(3, 2))\n"
+        "    ax.plot([0, 1], [0, slope])\n"
+        "    return fig\n\n"
+        "figure = interactive_figure(draw, slope=slider(1.0, 0.0, 2.0, 0.1, 'slope'))"))
+    built = site.build_site(tmp_path / "out", jobs=1, npm_dir=npm_dir,
+                            compare_dir=compare_dir, lectures_dir=tmp_path / "lectures")
+    page = built / "lectures" / "widget.html"
+    assert "VBox(" not in site.page_text(page)
+    with chromium_page() as browser:
+        browser.goto(page.as_uri())
+        output = browser.locator(".cell_output").last
+        size = output.locator("img").evaluate("img => img.naturalWidth")
+        note = output.evaluate(
+            "node => getComputedStyle(node, '::after').getPropertyValue('content')")
+        browser.screenshot(path=screenshot_dir("site_widget") / "widget.png")
+    assert size > 0, "the static picture did not load"
+    assert "move its sliders" in note, note
+
+
 # ---------------------------------------------------------------------------
 # In a browser
 # ---------------------------------------------------------------------------
@@ -354,6 +382,10 @@ def test_browser_shows_every_lecture_with_figures_and_maths_and_search_works(
             page.screenshot(path=shots / f"{lecture.stem}.png")
             page.locator("article img").first.scroll_into_view_if_needed()
             page.screenshot(path=shots / f"{lecture.stem}_figure.png")
+
+        for other in ("compare", f"assignments/{ASSIGNMENTS[0]}", "guides/instructor"):
+            page.goto(f"{served_site}/{other}.html")
+            page.screenshot(path=shots / f"{other.replace('/', '_')}.png", full_page=True)
 
         page.goto(f"{served_site}/search.html?q=perceptron")
         page.wait_for_selector("#search-results ul.search li", timeout=30_000)

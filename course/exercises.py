@@ -13,12 +13,25 @@ own check, which is how the test suite knows every solution is right.
 - ``check_function(name, f, reference, cases)``: a function the student
   wrote, called on every case and compared with a reference.
 
-An unanswered exercise (``...``, or a function that returns ``None``) only
-prints a reminder, so that a lecture still runs from top to bottom; a wrong
+An unanswered exercise (``...``, or a function that returns ``None``; a
+``test`` marks its answer unanswered with ``answered(value)``) only prints a
+reminder, so that a lecture still runs from top to bottom; a wrong
 answer raises an AssertionError whose message says what is wrong.
 """
 
 import numpy as np
+
+
+class NotAnswered(Exception):
+    """Raised by ``answered`` inside a test: the exercise is not done yet."""
+
+
+def answered(value):
+    """``value``, unless it is None or ``...`` (a function still returning
+    nothing): then the exercise counts as not answered yet."""
+    if value is None or value is Ellipsis:
+        raise NotAnswered
+    return value
 
 
 def _unanswered(name):
@@ -74,6 +87,8 @@ def check(name, answer, expected=None, *, test=None, atol=1e-6, rtol=1e-6, hint=
     if test is not None:
         try:
             test(answer)
+        except NotAnswered:
+            return _unanswered(name)
         except AssertionError as error:
             reason = (str(error).splitlines() or ["the answer does not pass the test"])[0]
             raise AssertionError(f"{name}: {reason}. {hint}".rstrip(". ") + ".") from None

@@ -63,3 +63,20 @@ def test_check_function_gives_the_student_a_copy_of_array_inputs():
 
     with pytest.raises(AssertionError):
         check_function("Ex", in_place, lambda z: z * 1.0, [(np.array([1.0, 2.0]),)])
+
+
+def test_a_test_can_mark_a_function_that_returns_nothing_as_unanswered(capsys):
+    from course.exercises import answered
+
+    def keeps_the_mean(f):
+        out = answered(f(np.ones(100)))
+        assert abs(out.mean() - 1) < 0.1, "the mean changes"
+
+    def not_written(h):
+        ...
+
+    assert check("Ex 7.2", not_written, test=keeps_the_mean) is False
+    assert "not answered yet" in capsys.readouterr().out
+    assert check("Ex 7.2", lambda h: h, test=keeps_the_mean)
+    with pytest.raises(AssertionError, match="^Ex 7.2: the mean changes.$"):
+        check("Ex 7.2", lambda h: 2 * h, test=keeps_the_mean)

@@ -115,3 +115,34 @@ def test_lecture_executes_top_to_bottom_quickly_and_quietly(path, seed, monkeypa
     noise = stderr_outputs(nb)
     assert not noise, f"{path.name} (seed {seed}) wrote to stderr (warnings?): {noise[:3]}"
     assert seconds < LECTURE_SECONDS, f"{path.name} (seed {seed}) took {seconds:.1f} s"
+    for cell in nb.cells:  # every worked solution passes its own self-check
+        if "solution" in cell.metadata.get("tags", []):
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert ": correct." in text, f"{path.name}: a solution did not pass:\n{cell.source}"
+
+
+def _exercises(nb):
+    """The exercises of a lecture: (question, answer, self-check, solution) cells."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if "solution" in cell.metadata.get("tags", []):
+            found.append(tuple(nb.cells[i - 3:i + 1]))
+    return found
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=_ids(LECTURES))
+def test_lecture_has_three_exercises_with_a_self_check_and_a_hidden_solution(path):
+    """At least three exercises, each: a question, an answer cell left as ...,
+    a self-check (course.exercises) and a worked solution collapsed in JupyterLab."""
+    nb = nbformat.read(path, as_version=4)
+    exercises = _exercises(nb)
+    assert len(exercises) >= 3, f"{path.name} has {len(exercises)} exercises, not 3"
+    for question, answer, selfcheck, solution in exercises:
+        name = re.search(r"\*\*Exercise (\d+\.\d+)\*\*", question.source)
+        assert question.cell_type == "markdown" and name, question.source[:80]
+        assert "..." in answer.source, f"Exercise {name[1]}: the answer cell is not left open"
+        assert re.search(r"check(_function)?\(\"Exercise " + re.escape(name[1]), selfcheck.source), (
+            f"Exercise {name[1]}: no self-check call")
+        assert solution.metadata.get("jupyter", {}).get("source_hidden") is True, (
+            f"Exercise {name[1]}: the solution is not collapsed")
+        assert "Exercise " + name[1] in solution.source

@@ -115,6 +115,10 @@ def test_lecture_executes_top_to_bottom_quickly_and_quietly(path, seed, monkeypa
     noise = stderr_outputs(nb)
     assert not noise, f"{path.name} (seed {seed}) wrote to stderr (warnings?): {noise[:3]}"
     assert seconds < LECTURE_SECONDS, f"{path.name} (seed {seed}) took {seconds:.1f} s"
+    for cell in nb.cells:  # an interactive figure leaves a static picture behind
+        if "interactive_figure(" in cell.source:
+            kinds = {k for o in cell.outputs for k in o.get("data", {})}
+            assert "image/png" in kinds, f"{path.name}: an interactive figure left no PNG"
     for cell in nb.cells:  # every worked solution passes its own self-check
         if "solution" in cell.metadata.get("tags", []):
             text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
@@ -146,3 +150,29 @@ def test_lecture_has_three_exercises_with_a_self_check_and_a_hidden_solution(pat
         assert solution.metadata.get("jupyter", {}).get("source_hidden") is True, (
             f"Exercise {name[1]}: the solution is not collapsed")
         assert "Exercise " + name[1] in solution.source
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=_ids(LECTURES))
+def test_lecture_contents_link_to_its_sections(path):
+    """The Contents list is made of links, and every link has its anchor."""
+    nb = nbformat.read(path, as_version=4)
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    anchors = {m for src in markdown for m in re.findall(r'<a id="([^"]+)"></a>', src)}
+    contents = markdown[0]
+    numbered = re.findall(r"^\d+\. (.*)$", contents, flags=re.M)
+    assert numbered, f"{path.name} has no numbered Contents list"
+    assert all(item.startswith("[") for item in numbered), f"{path.name}: {numbered}"
+    links = re.findall(r"\]\(#([^)]+)\)", contents)
+    missing = [link for link in links if link not in anchors]
+    assert not missing, f"{path.name}: Contents links without a target: {missing}"
+    headings = [line for src in markdown for line in src.splitlines()
+                if re.match(r"## \d+\. ", line)]
+    assert len(links) >= len(headings), f"{path.name}: a section is not in the Contents"
+
+
+def test_the_lectures_have_at_least_five_interactive_figures():
+    """Sliders where moving one teaches more than a static plot (course.widgets)."""
+    calls = sum(c.source.count("interactive_figure(")
+                for path in LECTURES for c in nbformat.read(path, as_version=4).cells
+                if c.cell_type == "code")
+    assert calls >= 5, f"only {calls} interactive figures in the lectures"

@@ -48,7 +48,13 @@ def npm_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def built_site(tmp_path_factory, npm_dir):
+def lectures_as_built():
+    """The lecture notebooks as the build reads them (read just before it)."""
+    return {path.name: nbformat.read(path, as_version=4) for path in LECTURES}
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory, npm_dir, lectures_as_built):
     """The whole site, built as ``make site`` builds it (lectures executed)."""
     out = tmp_path_factory.mktemp("site")
     return site.build_site(out, jobs=2, npm_dir=npm_dir)
@@ -78,13 +84,14 @@ def test_built_site_has_no_broken_link_missing_image_or_network_load(built_site)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lecture", LECTURES, ids=[p.stem for p in LECTURES])
-def test_lecture_page_has_executed_figures_and_says_how_to_run_it(built_site, lecture):
+def test_lecture_page_has_executed_figures_and_says_how_to_run_it(
+        lectures_as_built, built_site, lecture):
     """Figures from the executed notebook, a download of the notebook itself, and
     how to open it in JupyterLab."""
     page = (built_site / "lectures" / f"{lecture.stem}.html").read_text(encoding="utf-8")
     figures = re.findall(r'<img [^>]*src="(\.\./_images/[^"]+)"', page)
     assert figures, f"{lecture.name}: no figure on its page (was it executed?)"
-    notebook = nbformat.read(lecture, as_version=4)
+    notebook = lectures_as_built[lecture.name]
     plots = sum("plt.show()" in c.source for c in notebook.cells if c.cell_type == "code")
     assert len(figures) >= plots, (lecture.name, len(figures), plots)
     link = re.search(rf'href="(\.\./_downloads/[0-9a-f]+/{lecture.name})"', page)

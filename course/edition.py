@@ -376,3 +376,13 @@ MNIST is downloaded once into `~/.cache/ann-course/mnist` on first use
 (`COURSE_DATA_DIR` names a folder that already has it). Chinese terms need a
 CJK font (Debian/Ubuntu: `sudo apt-get install fonts-noto-cjk`).
 """
+
+
+if __name__ == "__main__":  # python -m course.edition student DIR
+    import argparse
+    import sys
+
+    _parser = argparse.ArgumentParser(prog="python -m course.edition")
+    add_parser(_parser.add_subparsers(dest="command", required=True))
+    _args = _parser.parse_args(["edition", *sys.argv[1:]])
+    sys.exit(_args.func(_args))

@@ -329,23 +329,31 @@ def run_sphinx(src, html_dir, jobs=2):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in [str(REPO), os.environ.get("PYTHONPATH", "")] if p))
     done = subprocess.run(command, cwd=src, env=env, capture_output=True, text=True)
-    warnings = (warnings_file.read_text(encoding="utf-8").strip()
+    if done.returncode == 0:
+        return html_dir
+    warnings = (warnings_file.read_text(encoding="utf-8")
                 if warnings_file.is_file() else "")
-    if done.returncode != 0 and not warnings:
-        # A lecture that raised stops the build: say which and what it raised.
-        sys.stderr.write(done.stdout + done.stderr)
-        text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
-        errors = re.findall(r"^\s*((?:\w+\.)*\w*(?:Error|Exception)): (.+)$", text, re.M)
-        warnings = "\n".join(dict.fromkeys(f"{name}: {message}"
-                                            for name, message in errors[-4:]))
     # Paths relative to the source folder; MyST-NB's notebook line numbers
     # (cell * 10000 + line) say nothing to a reader.
     warnings = re.sub(r"(\.ipynb):\d+:", r"\1:", warnings.replace(f"{Path(src)}/", ""))
-    if done.returncode != 0:
-        raise SiteBuildError(
-            "the site did not build (sphinx-build exit status "
-            f"{done.returncode}):\n{warnings or 'see the output above'}")
-    return html_dir
+    problems = [line for line in warnings.splitlines()
+                if re.search(r": (WARNING|ERROR|CRITICAL): ", line)]
+    if not problems:
+        # Sphinx stopped: a lecture raised. Say which, and what it raised.
+        sys.stderr.write(done.stdout + done.stderr)
+        text = done.stdout + done.stderr + warnings
+        saved = re.search(r"traceback has been saved in:\s*(\S+)", text)
+        if saved and Path(saved.group(1)).is_file():  # it holds the cell's error
+            text += Path(saved.group(1)).read_text(encoding="utf-8", errors="replace")
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text).replace(f"{Path(src)}/", "")
+        text = re.sub(r"(\w+\.)*SphinxParallelError: ", "", text)
+        errors = re.findall(r"(?:^|[\s.])(\w*(?:Error|Exception)): ([^\n]+)", text, re.M)
+        problems = list(dict.fromkeys(f"{name}: {message.strip()}"
+                                      for name, message in errors
+                                      if name != "CellExecutionError"))[-4:]
+    raise SiteBuildError(
+        f"the site did not build (sphinx-build exit status {done.returncode}):\n"
+        + ("\n".join(problems) or "see the output above"))
 
 
 class _Links(HTMLParser):

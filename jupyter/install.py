@@ -78,13 +78,24 @@ def mathjax_template():
 
 
 def cjk_family():
-    """The first Noto CJK family fontconfig knows, or None."""
-    if not shutil.which("fc-list"):
-        return None
-    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
-                            text=True, check=False).stdout
-    names = {name.strip() for line in listed.splitlines() for name in line.split(",")}
-    return next((family for family in CJK_FAMILIES if family in names), None)
+    """The first CJK family that matplotlib (as kernels will) can find, or None.
+
+    matplotlib reads its own font cache: a font installed after the cache was
+    built is found by fontconfig (``fc-list``) but not by matplotlib, and
+    naming it would print "findfont: Font family ... not found" under every
+    figure. Then this says how to refresh the cache instead.
+    """
+    from matplotlib import font_manager
+
+    known = {font.name for font in font_manager.fontManager.ttflist}
+    family = next((name for name in CJK_FAMILIES if name in known), None)
+    if family is None and shutil.which("fc-list"):
+        listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
+                                text=True, check=False).stdout
+        if any(name in listed for name in CJK_FAMILIES):
+            print("note: a CJK font is installed but matplotlib's font cache predates it; "
+                  f"delete {font_manager.get_cachedir()}/fontlist-*.json and run make again")
+    return family
 
 
 def kernel_config(family):
@@ -120,8 +131,8 @@ def install(prefix):
         path.write_text(text)
         written.append(path)
     if family is None:
-        print("note: no CJK font found (fc-list :lang=zh): Chinese terms show as boxes; "
-              "install one with `sudo apt-get install fonts-noto-cjk`")
+        print("note: no CJK font for figures: Chinese terms show as boxes; install one "
+              "with `sudo apt-get install fonts-noto-cjk`")
     return written
 
 

@@ -105,6 +105,28 @@ def join_inline_math(markdown):
     return "".join(parts + [join(markdown[last:])])
 
 
+_HTML_ANCHOR = re.compile(r'^<a (?:id|name)="([^"]+)"></a>[ \t]*$', re.M)
+
+
+def anchors_to_targets(notebook, prefix):
+    """Turn a notebook's HTML anchors into MyST targets, and its links to them.
+
+    A lecture marks its sections with ``<a id="section-1"></a>`` and links to
+    them from its contents (``[...](#section-1)``): JupyterLab follows such
+    links, MyST cannot resolve them. Each anchor becomes a MyST target
+    ``(prefix-section-1)=`` (Sphinx's labels are global, hence the prefix) and
+    each link ``(#section-1)`` points at it, so Sphinx checks every one.
+    Changes the markdown cells of ``notebook`` in place.
+    """
+    cells = [c for c in notebook.cells if c.cell_type == "markdown"]
+    names = {name for c in cells for name in _HTML_ANCHOR.findall(c.source)}
+    for cell in cells:
+        source = _HTML_ANCHOR.sub(lambda m: f"({prefix}-{m.group(1)})=", cell.source)
+        for name in names:
+            source = source.replace(f"](#{name})", f"](#{prefix}-{name})")
+        cell.source = source
+
+
 def _source_link(relative, repository_url, branch):
     if not repository_url:
         return ""
@@ -129,6 +151,7 @@ def _stage_notebook(path, relative, target, note):
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             cell.source = join_inline_math(cell.source)
+    anchors_to_targets(notebook, Path(relative).stem)
     notebook.cells.insert(1, _note_cell(note.format(download=download)))
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)

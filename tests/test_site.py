@@ -210,6 +210,20 @@ def test_inline_maths_broken_over_lines_is_joined_but_nothing_else():
         "a price of $5\n\nand `code $x\n` and $$a\n- b$$ and $x$")
 
 
+def test_html_anchors_become_myst_targets_that_the_contents_links_reach():
+    """``<a id="section-1"></a>`` and ``[...](#section-1)`` as the lectures write
+    them become a MyST target and a link to it, named for the page."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("1. [Neurons](#section-1)\n2. [Other](#elsewhere)"),
+        nbformat.v4.new_markdown_cell('<a id="section-1"></a>\n\n## 1. Neurons'),
+        nbformat.v4.new_code_cell('html = \'<a id="section-1"></a>\'')])
+    site.anchors_to_targets(notebook, "01_neurons")
+    assert notebook.cells[0].source == (
+        "1. [Neurons](#01_neurons-section-1)\n2. [Other](#elsewhere)")
+    assert notebook.cells[1].source == "(01_neurons-section-1)=\n\n## 1. Neurons"
+    assert notebook.cells[2].source == 'html = \'<a id="section-1"></a>\''
+
+
 def test_comparison_folder_without_results_is_a_one_line_error(tmp_path):
     with pytest.raises(site.SiteBuildError, match=r"lacks results\.md.*course compare"):
         site.comparison_results(tmp_path, tmp_path / "work")

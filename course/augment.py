@@ -16,7 +16,8 @@ from torch.nn import functional as F
 
 def _check(X):
     if X.ndim != 3:
-        raise ValueError(f"augmentations take a batch (N, H, W), got shape {tuple(X.shape)}")
+        raise ValueError(
+            f"augmentations take a batch (N, H, W), got shape {tuple(X.shape)}")
 
 
 def affine(X, degrees=0.0, scale=1.0, shift=(0.0, 0.0)):

@@ -90,12 +90,12 @@ def check(name, answer, expected=None, *, test=None, atol=1e-6, rtol=1e-6, hint=
         except NotAnswered:
             return _unanswered(name)
         except AssertionError as error:
-            reason = (str(error).splitlines() or ["the answer does not pass the test"])[0]
-            raise AssertionError(f"{name}: {reason}. {hint}".rstrip(". ") + ".") from None
+            lines = str(error).splitlines() or ["the answer does not pass the test"]
+            raise AssertionError(_message(name, lines[0], hint)) from None
         return _correct(name)
     reason = _compare(answer, expected, atol, rtol)
     if reason is not None:
-        raise AssertionError(f"{name}: {reason}. {hint}".rstrip(". ") + ".")
+        raise AssertionError(_message(name, reason, hint))
     return _correct(name)
 
 
@@ -117,11 +117,19 @@ def check_function(name, f, reference, cases, *, atol=1e-6, rtol=1e-6, hint=""):
         reason = _compare(got, reference(*args), atol, rtol)
         if reason is not None:
             shown = ", ".join(_short(a) for a in args)
-            raise AssertionError(
-                f"{name}: for the input ({shown}): {reason}. {hint}".rstrip(". ") + ".")
+            reason = f"for the input ({shown}): {reason}"
+            raise AssertionError(_message(name, reason, hint))
     return _correct(name)
 
 
+def _message(name, reason, hint):
+    """One line: the exercise, what is wrong, and the hint."""
+    return f"{name}: {reason}. {hint}".rstrip(". ") + "."
+
+
 def _short(value):
-    text = np.array2string(value, threshold=6) if isinstance(value, np.ndarray) else repr(value)
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, threshold=6)
+    else:
+        text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

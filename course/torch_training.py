@@ -28,7 +28,8 @@ def fit_torch(net, X, y, num_epochs, lr=1e-3, batch_size=64, transform=None,
     """
     if num_epochs < 1 or batch_size < 1:
         raise ValueError(
-            f"num_epochs and batch_size must be >= 1, got {num_epochs} and {batch_size}")
+            f"num_epochs and batch_size must be >= 1, got {num_epochs} and "
+            f"{batch_size}")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     params = [p for p in net.parameters() if p.requires_grad]

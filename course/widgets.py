@@ -41,7 +41,8 @@ class InteractiveFigure:
 
     def __init__(self, draw, controls):
         if widgets is None:
-            raise ImportError("interactive figures need ipywidgets: pip install ipywidgets")
+            raise ImportError(
+                "interactive figures need ipywidgets: pip install ipywidgets")
         if not controls:
             raise ValueError("an interactive figure needs at least one control")
         for name, control in controls.items():
@@ -61,7 +62,8 @@ class InteractiveFigure:
         """Draw the figure for the current values -> an IPython PNG image."""
         fig = self.draw(**self.values)
         if not isinstance(fig, plt.Figure):
-            raise TypeError(f"draw() must return a matplotlib Figure, got {type(fig).__name__}")
+            raise TypeError(
+                f"draw() must return a matplotlib Figure, got {type(fig).__name__}")
         self.draws += 1
         return _png(fig)
 
@@ -90,5 +92,6 @@ def interactive_figure(draw, **controls):
 def slider(value, low, high, step, description=None, integer=False):
     """A labelled slider starting at ``value`` (IntSlider when integer=True)."""
     kind = widgets.IntSlider if integer else widgets.FloatSlider
-    return kind(value=value, min=low, max=high, step=step, description=description or "",
-                continuous_update=False, style={"description_width": "initial"})
+    return kind(value=value, min=low, max=high, step=step,
+                description=description or "", continuous_update=False,
+                style={"description_width": "initial"})

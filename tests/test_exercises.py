@@ -1,4 +1,4 @@
-"""course.exercises: unanswered exercises remind, wrong ones say why, right ones pass."""
+"""course.exercises: an unanswered exercise reminds, a wrong one says why."""
 
 import numpy as np
 import pytest
@@ -21,11 +21,13 @@ def test_a_right_answer_passes_within_tolerance(capsys):
 
 
 def test_a_wrong_answer_raises_one_line_naming_the_exercise_and_the_entry():
-    with pytest.raises(AssertionError, match=r"^Ex 6.1: 1 of 4 entries differ, the first at "
-                                             r"\(1, 0\): yours 5\. Stride 2 skips every other position\.$"):
+    expected = (r"^Ex 6.1: 1 of 4 entries differ, the first at \(1, 0\): yours 5\. "
+                r"Stride 2 skips every other position\.$")
+    with pytest.raises(AssertionError, match=expected):
         check("Ex 6.1", [[3, -1], [5, 3]], expected=[[3, -1], [-3, 3]],
               hint="Stride 2 skips every other position.")
-    with pytest.raises(AssertionError, match=r"expected shape \(2, 2\), got shape \(4,\)"):
+    with pytest.raises(AssertionError,
+                       match=r"expected shape \(2, 2\), got shape \(4,\)"):
         check("Ex", [1, 2, 3, 4], expected=np.zeros((2, 2)))
     with pytest.raises(AssertionError, match="expected True or False"):
         check("Ex", 1, expected=True)

@@ -94,7 +94,7 @@ def test_check_gradient_reports_a_shape_mismatch():
 
 
 def test_rel_error_norm_reads_the_whole_array_and_ignores_a_tiny_noisy_entry():
-    """An entry of 1e-8 with rounding noise of 1e-10 spoils the entry-wise error only."""
+    """An entry of 1e-8 with noise of 1e-10 spoils only the entry-wise error."""
     exact = np.array([1.0, -0.5, 1e-8])
     noisy = exact + np.array([1e-12, -1e-12, 1e-10])
     assert rel_error(exact, noisy) > 1e-3  # the tiny entry dominates the maximum

@@ -14,7 +14,8 @@ def test_course_seed_is_zero_without_the_variable_and_reads_it_when_set(monkeypa
     assert course_seed() == 0
 
 
-@pytest.mark.parametrize("text, message", [("one", "is not an integer"), ("-1", "is negative")])
+@pytest.mark.parametrize("text, message",
+                         [("one", "is not an integer"), ("-1", "is negative")])
 def test_course_seed_refuses_what_is_not_a_seed_in_one_line(monkeypatch, text, message):
     monkeypatch.setenv("COURSE_SEED", text)
     with pytest.raises(ValueError, match=message) as error:

@@ -469,15 +469,16 @@ def test_batches_cover_every_row_once_and_shuffle_with_an_rng():
 
 
 def test_train_step_matches_a_torch_sgd_step_with_momentum_for_every_loss():
-    """course.nn.train_step: forward, loss, backward and SGD update, as torch does it."""
+    """course.nn.train_step: forward, loss, backward, SGD update, as torch does it."""
     rng = _rng(23)
     X = rng.standard_normal((6, 4))
     targets = {"cross_entropy": rng.integers(0, 3, 6),
                "bce_with_logits": rng.integers(0, 2, (6, 3)).astype(float),
                "mse": rng.standard_normal((6, 3))}
     torch_losses = {"cross_entropy": TF.cross_entropy,
-                    "bce_with_logits": lambda out, y: TF.binary_cross_entropy_with_logits(
-                        out, y, reduction="none").sum(dim=1).mean(),
+                    "bce_with_logits": lambda out, y: (
+                        TF.binary_cross_entropy_with_logits(out, y, reduction="none")
+                        .sum(dim=1).mean()),
                     "mse": lambda out, y: ((out - y) ** 2).sum(dim=1).mean()}
     for loss, y in targets.items():
         model = nn.Linear(4, 3, rng=_rng(1), dtype=np.float64)

@@ -113,16 +113,20 @@ def test_lecture_executes_top_to_bottom_quickly_and_quietly(path, seed, monkeypa
     nb = nbformat.read(path, as_version=4)
     seconds = execute(nb, cwd=path.parent, timeout=LECTURE_SECONDS * 2)
     noise = stderr_outputs(nb)
-    assert not noise, f"{path.name} (seed {seed}) wrote to stderr (warnings?): {noise[:3]}"
+    assert not noise, (
+        f"{path.name} (seed {seed}) wrote to stderr (warnings?): {noise[:3]}")
     assert seconds < LECTURE_SECONDS, f"{path.name} (seed {seed}) took {seconds:.1f} s"
     for cell in nb.cells:  # an interactive figure leaves a static picture behind
         if "interactive_figure(" in cell.source:
             kinds = {k for o in cell.outputs for k in o.get("data", {})}
-            assert "image/png" in kinds, f"{path.name}: an interactive figure left no PNG"
+            assert "image/png" in kinds, (
+                f"{path.name}: an interactive figure left no PNG")
     for cell in nb.cells:  # every worked solution passes its own self-check
         if "solution" in cell.metadata.get("tags", []):
-            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-            assert ": correct." in text, f"{path.name}: a solution did not pass:\n{cell.source}"
+            text = "".join(o.get("text", "") for o in cell.outputs
+                           if o.output_type == "stream")
+            assert ": correct." in text, (
+                f"{path.name}: a solution did not pass:\n{cell.source}")
 
 
 def _exercises(nb):
@@ -144,8 +148,10 @@ def test_lecture_has_three_exercises_with_a_self_check_and_a_hidden_solution(pat
     for question, answer, selfcheck, solution in exercises:
         name = re.search(r"\*\*Exercise (\d+\.\d+)\*\*", question.source)
         assert question.cell_type == "markdown" and name, question.source[:80]
-        assert "..." in answer.source, f"Exercise {name[1]}: the answer cell is not left open"
-        assert re.search(r"check(_function)?\(\"Exercise " + re.escape(name[1]), selfcheck.source), (
+        assert "..." in answer.source, (
+            f"Exercise {name[1]}: the answer cell is not left open")
+        call = r"check(_function)?\(\"Exercise " + re.escape(name[1])
+        assert re.search(call, selfcheck.source), (
             f"Exercise {name[1]}: no self-check call")
         assert solution.metadata.get("jupyter", {}).get("source_hidden") is True, (
             f"Exercise {name[1]}: the solution is not collapsed")

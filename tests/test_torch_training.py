@@ -15,7 +15,8 @@ def test_fit_torch_learns_two_moons_and_accuracy_torch_measures_it():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 2))
     before = accuracy_torch(net, X, y)
-    fit_torch(net, X, y, num_epochs=30, lr=1e-2, generator=torch.Generator().manual_seed(0))
+    fit_torch(net, X, y, num_epochs=30, lr=1e-2,
+              generator=torch.Generator().manual_seed(0))
     after = accuracy_torch(net, X, y)
     assert after > 0.95 > before
     assert not net.training
@@ -29,4 +30,5 @@ def test_accuracy_torch_counts_the_arg_max():
 
 def test_fit_torch_rejects_mismatched_inputs():
     with pytest.raises(ValueError, match="rows"):
-        fit_torch(nn.Linear(2, 2), torch.zeros(3, 2), torch.zeros(2, dtype=torch.long), 1)
+        fit_torch(nn.Linear(2, 2), torch.zeros(3, 2),
+                  torch.zeros(2, dtype=torch.long), 1)

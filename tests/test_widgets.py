@@ -49,6 +49,7 @@ def test_interactive_figure_refuses_bad_controls_and_draw_functions():
         InteractiveFigure(_draw_line, {})
     with pytest.raises(TypeError, match="not an ipywidgets value widget"):
         InteractiveFigure(_draw_line, {"slope": 1.0})
-    figure = InteractiveFigure(lambda slope: None, {"slope": slider(1.0, 0.0, 2.0, 0.5)})
+    figure = InteractiveFigure(lambda slope: None,
+                               {"slope": slider(1.0, 0.0, 2.0, 0.5)})
     with pytest.raises(TypeError, match="must return a matplotlib Figure"):
         figure.image()

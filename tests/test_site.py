@@ -398,6 +398,8 @@ def test_browser_shows_every_lecture_with_figures_and_maths_and_search_works(
             assert not broken, f"{lecture.stem}: figures not shown: {broken}"
             assert page.locator("article mjx-container").count() > 0, (
                 f"{lecture.stem}: no typeset maths")
+            assert "VBox(" not in page.inner_text("article"), (
+                f"{lecture.stem}: an interactive figure shows widget text")
             prose = page.evaluate(_PROSE_JS)
             raw = re.findall(r"\$[^$]{0,40}|\\(?:frac|sum|mathbf|begin|sigma)\b", prose)
             assert not raw, f"{lecture.stem}: maths left as raw TeX: {raw[:3]}"

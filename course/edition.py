@@ -43,7 +43,8 @@ INSTRUCTOR_MODULES = (
 INSTRUCTOR_DEPENDENCIES = ("copydetect", "django-static-mathjax")
 JUPYTER_FILES = ("install.py", "jupyter_lab_config.json", "jupyter_server_config.json",
                  "lab/settings/overrides.json")
-INSTRUCTOR_SECTION = re.compile(r"\n?<!-- instructor -->.*?<!-- /instructor -->\n?", re.S)
+INSTRUCTOR_SECTION = re.compile(r"\n?<!-- instructor -->.*?<!-- /instructor -->\n?",
+                                re.S)
 
 
 class EditionError(Exception):
@@ -54,10 +55,12 @@ def write_student_edition(target, course=REPO, force=False):
     """Write the student edition of ``course`` into ``target``; returns its path."""
     course, target = Path(course), Path(target)
     if target.exists() and any(target.iterdir()) and not force:
-        raise EditionError(f"{target} exists and is not empty (use --force to replace it)")
+        raise EditionError(
+            f"{target} exists and is not empty (use --force to replace it)")
     if target.exists() and force:
         shutil.rmtree(target)
-    if course.resolve() in target.resolve().parents or target.resolve() == course.resolve():
+    inside = course.resolve() in target.resolve().parents
+    if inside or target.resolve() == course.resolve():
         raise EditionError(f"{target} is inside the course folder {course}")
     for folder in ("lectures", "assignments"):
         _copy_notebooks(course / folder, target / folder)
@@ -69,11 +72,13 @@ def write_student_edition(target, course=REPO, force=False):
         (target / "jupyter" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(course / "jupyter" / name, target / "jupyter" / name)
     start = (course / "START.md").read_text(encoding="utf-8")
-    (target / "START.md").write_text(INSTRUCTOR_SECTION.sub("\n", start), encoding="utf-8")
+    (target / "START.md").write_text(INSTRUCTOR_SECTION.sub("\n", start),
+                                     encoding="utf-8")
     dependencies = student_dependencies(course)
     (target / "pyproject.toml").write_text(_pyproject(course, dependencies))
     (target / "environment.yml").write_text(_environment(course, dependencies))
-    (target / "Makefile").write_text(MAKEFILE.replace("@TORCH_SPEC@", _torch_spec(course)))
+    makefile = MAKEFILE.replace("@TORCH_SPEC@", _torch_spec(course))
+    (target / "Makefile").write_text(makefile)
     (target / "nbgrader_config.py").write_text(NBGRADER_CONFIG.replace(
         "@COURSE_ID@", _course_id(course)))
     (target / "README.md").write_text(README, encoding="utf-8")
@@ -82,13 +87,14 @@ def write_student_edition(target, course=REPO, force=False):
 
 
 def add_parser(commands):
-    """Register ``course edition student DIR`` on the ``course`` command's subparsers."""
+    """Register ``course edition student DIR`` on the ``course`` command."""
     parser = commands.add_parser("edition", help="write an edition of the course")
     editions = parser.add_subparsers(dest="edition", required=True)
     student = editions.add_parser(
         "student", help="the course as students should receive it: lectures, released "
                         "assignments, the parts of `course` they use; no solutions")
-    student.add_argument("dir", metavar="DIR", help="the folder to write (new or empty)")
+    student.add_argument("dir", metavar="DIR",
+                         help="the folder to write (new or empty)")
     student.add_argument("--course-dir", default=str(REPO), metavar="DIR",
                          help="the course folder (default: this package's course)")
     student.add_argument("--force", action="store_true",
@@ -145,8 +151,10 @@ def student_modules(course=REPO):
         name, importer = wanted.pop()
         if name in seen:
             continue
-        if any(name == bad or name.startswith(bad + ".") for bad in INSTRUCTOR_MODULES):
-            raise EditionError(f"{importer} imports {name}, an instructor module: "
+        bad = next((bad for bad in INSTRUCTOR_MODULES
+                    if name == bad or name.startswith(bad + ".")), None)
+        if bad:
+            raise EditionError(f"{importer} imports {bad}, an instructor module: "
                                f"students' code may not need it")
         path = module_path(course, name)
         if path is None:
@@ -260,7 +268,8 @@ def _environment(course, dependencies):
         if line.lstrip().startswith("#"):
             comments.append(line)
         elif item and not item.group(1).endswith(":"):
-            if _requirement_name(item.group(1)) in keep or item.group(1).strip() == "-e .":
+            wanted = _requirement_name(item.group(1)) in keep
+            if wanted or item.group(1).strip() == "-e .":
                 lines += comments + [line]
             comments = []
         else:
@@ -272,12 +281,14 @@ def _environment(course, dependencies):
 
 
 def _torch_spec(course):
-    found = re.search(r"^TORCH_SPEC \?= (\S+)", (Path(course) / "Makefile").read_text(), re.M)
+    makefile = (Path(course) / "Makefile").read_text()
+    found = re.search(r"^TORCH_SPEC \?= (\S+)", makefile, re.M)
     return found.group(1) if found else ""
 
 
 def _course_id(course):
-    found = re.search(r'course_id = "([^"]+)"', (Path(course) / "nbgrader_config.py").read_text())
+    config = (Path(course) / "nbgrader_config.py").read_text()
+    found = re.search(r'course_id = "([^"]+)"', config)
     if not found:
         raise EditionError("nbgrader_config.py sets no CourseDirectory.course_id")
     return found.group(1)
@@ -368,7 +379,7 @@ Write your code where a cell raises `NotImplementedError`, run the test cell
 below it (a short message says what is wrong; a line with ✓ says it passed),
 then click **Validate**. In a class, your instructor releases assignments to
 an exchange folder: set `COURSE_EXCHANGE` to that folder before `make lab`,
-then fetch and submit in the **Assignments** tab (*Nbgrader → Assignments*),
+then fetch and submit in the **Assignments** tab (*Nbgrader → Assignment List*),
 where your feedback arrives too. The visible tests are a self-check; hidden
 tests run when your work is graded.
 

@@ -93,8 +93,9 @@ def cjk_family():
         listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
                                 text=True, check=False).stdout
         if any(name in listed for name in CJK_FAMILIES):
-            print("note: a CJK font is installed but matplotlib's font cache predates it; "
-                  f"delete {font_manager.get_cachedir()}/fontlist-*.json and run make again")
+            print("note: a CJK font is installed but matplotlib's font cache predates "
+                  f"it; delete {font_manager.get_cachedir()}/fontlist-*.json and run "
+                  "make again")
     return family
 
 
@@ -102,11 +103,12 @@ def kernel_config(family):
     """The IPython kernel configuration: retina figures, a CJK fallback font."""
     lines = ["# Written by the course's jupyter/install.py; rewritten by `make`.",
              "c = get_config()  # noqa: F821",
-             "# PNGs at twice the resolution, shown at their normal size: sharp on HiDPI.",
+             "# PNGs at twice the resolution, shown at normal size: sharp on HiDPI.",
              'c.InlineBackend.figure_formats = {"retina"}']
     if family:
         lines += ["# Chinese key terms in figures: matplotlib falls back to this font.",
-                  f'c.InlineBackend.rc = {{"font.family": ["DejaVu Sans", "{family}"]}}']
+                  "c.InlineBackend.rc = "
+                  f'{{"font.family": ["DejaVu Sans", "{family}"]}}']
     return "\n".join(lines) + "\n"
 
 

@@ -52,6 +52,13 @@ normalised), prints the top pairs with the cells that match and writes an
 HTML report with the suspicious pairs side by side. Exit status 1, with one
 line saying why, when there is no such assignment or no submission.
 
+    course edition student DIR [--force] [--course-dir DIR]
+
+writes the course as students should receive it (see ``course.edition``):
+lectures, released assignments and the parts of ``course`` they import; no
+solutions, hidden tests, references or instructor tools. Exit status 1,
+with one line saying why, when DIR is not empty (without ``--force``).
+
     course compare [--quick] [--depths L ...] [--out-dir DIR] [...]
 
 trains scikit-learn, PyTorch and from-scratch numpy MLPs of several depths and
@@ -62,7 +69,7 @@ LeNet-5 on MNIST, prints the table and writes it with its figures (see
 import argparse
 import sys
 
-from course import autograde, data, lms_export, selfcheck, similarity
+from course import autograde, data, edition, lms_export, selfcheck, similarity
 
 
 def _cmd_data_mnist(args):
@@ -218,6 +225,7 @@ def build_parser():
     similarity.add_parser(commands)
     lms_export.add_parser(commands)
     selfcheck.add_parser(commands)
+    edition.add_parser(commands)
     # Listed here for --help; main() hands its arguments to course.compare, so
     # that the other commands do not pay for importing PyTorch.
     commands.add_parser(

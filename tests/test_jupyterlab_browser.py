@@ -70,15 +70,20 @@ def _free_port():
 
 
 def _make(course, *targets):
-    """Run the course's Makefile in ``course`` with this checkout's venv."""
+    """Run the course's Makefile in ``course`` with this checkout's venv.
+
+    ``-o`` (``--old-file``) keeps make from reinstalling the venv from the copy:
+    that would point the editable ``course`` install at the temporary folder.
+    """
+    stamp = BIN.parent / ".installed"
     subprocess.run(["make", "--no-print-directory", "-f", str(REPO / "Makefile"),
-                    "-C", str(course), f"VENV={BIN.parent}", *targets],
+                    "-C", str(course), f"VENV={BIN.parent}", "-o", str(stamp), *targets],
                    check=True, capture_output=True, text=True, timeout=300)
 
 
 def _copy_course(course):
     ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-    for name in ("START.md", "nbgrader_config.py", "pyproject.toml"):
+    for name in ("START.md", "nbgrader_config.py"):
         shutil.copy2(REPO / name, course / name)
     for folder in ("lectures", "assignments", "jupyter"):
         shutil.copytree(REPO / folder, course / folder, ignore=ignore)

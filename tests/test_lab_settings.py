@@ -146,7 +146,9 @@ def test_make_test_stops_in_one_line_without_bubblewrap(tmp_path):
         found = shutil.which(tool)
         if found:
             (bin_dir / tool).symlink_to(found)
-    result = subprocess.run(["make", "--no-print-directory", "-s", "check-bwrap"],
+    stamp = Path(sys.prefix) / ".installed"  # held old: no reinstall from this test
+    result = subprocess.run(["make", "--no-print-directory", "-s", "-o", str(stamp),
+                             f"VENV={sys.prefix}", "check-bwrap"],
                             cwd=REPO, env={"PATH": str(bin_dir), "HOME": str(tmp_path)},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0

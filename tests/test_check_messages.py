@@ -31,7 +31,8 @@ def ran():
         "check_scalar('add_one(1)', add_one(1), 2)",
         "check_scalar('add_one(1)', add_one(1), 2)",
         "print('no checks here')",
-        "z = np.zeros(3)\ncheck_array('add_one(z)', add_one(z), [0, 0, 0], context='z = 0')",
+        "z = np.zeros(3)\n"
+        "check_array('add_one(z)', add_one(z), [0, 0, 0], context='z = 0')",
         "check_scalar('add_one(1)', add_one(1), 2)\nraise ValueError('after a pass')",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])

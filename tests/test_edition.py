@@ -60,7 +60,8 @@ def test_the_edition_holds_lectures_assignments_and_the_student_files(student):
     assert {p.name for p in student.iterdir()} == TOP_LEVEL
     for folder, pattern in (("lectures", "*.ipynb"), ("assignments", "*/*.ipynb")):
         ours = sorted(p.relative_to(REPO) for p in (REPO / folder).glob(pattern))
-        theirs = sorted(p.relative_to(student) for p in (student / folder).glob(pattern))
+        theirs = sorted(p.relative_to(student)
+                        for p in (student / folder).glob(pattern))
         assert theirs == ours
 
 
@@ -138,8 +139,9 @@ def test_an_instructor_import_in_a_lecture_stops_the_edition(tmp_path):
 
 def test_the_command_refuses_a_folder_that_is_not_empty(tmp_path):
     (tmp_path / "x.txt").write_text("mine")
-    result = subprocess.run([sys.executable, "-m", "course.edition", "student", str(tmp_path)],
-                            capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "course.edition", "student", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1
     assert result.stderr.strip() == (f"error: {tmp_path} exists and is not empty "
                                      "(use --force to replace it)")

@@ -139,7 +139,8 @@ def _wait_for(status_url, server, log, timeout=90):
                 if response.status == 200:
                     return
         time.sleep(0.5)
-    raise RuntimeError(f"jupyter lab did not answer in {timeout} s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"jupyter lab did not answer in {timeout} s:\n"
+                       f"{log.read_text()[-3000:]}")
 
 
 # ---------------------------------------------------------------------------
@@ -150,7 +151,8 @@ def _menu(page, *labels):
     """Open a menu of Lab's menu bar and click through ``labels``."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{labels[0]}$")).click()
     for label in labels[1:]:
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{label}$")).first.click()
+        item = page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{label}$"))
+        item.first.click()
 
 
 def _notebook(page):

@@ -25,7 +25,8 @@ from nbclient import NotebookClient
 
 from tests.notebook_tools import REPO
 
-spec = importlib.util.spec_from_file_location("jupyter_install", REPO / "jupyter" / "install.py")
+spec = importlib.util.spec_from_file_location("jupyter_install",
+                                              REPO / "jupyter" / "install.py")
 install = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(install)
 
@@ -122,14 +123,13 @@ def test_feedback_html_carries_mathjax_inline_and_no_cdn(prefix, tmp_path):
                 install.MATHJAX_FILE).read_text()
     assert "MathJax" in template and "cdnjs" not in template
     # nbgrader's feedback template, with the course's macro found first
-    templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+    formgrader = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
     c = Config()
     c.HTMLExporter.template_name = "feedback"
-    c.HTMLExporter.extra_template_basedirs = [str(prefix / "share/jupyter/nbconvert/templates"),
-                                              str(templates)]
-    c.HTMLExporter.extra_template_paths = [str(Path(nbgrader.__file__).parent /
-                                           "server_extensions/formgrader/static/node_modules/"
-                                           "bootstrap/dist/css")]
+    c.HTMLExporter.extra_template_basedirs = [
+        str(prefix / "share/jupyter/nbconvert/templates"), str(formgrader / "templates")]
+    c.HTMLExporter.extra_template_paths = [
+        str(formgrader / "static/node_modules/bootstrap/dist/css")]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$w^\\top x + b$")])
     html, _ = HTMLExporter(config=c).from_notebook_node(
         nb, resources={"nbgrader": {"notebook": "n", "score": 1, "max_score": 1,
@@ -154,4 +154,5 @@ def test_make_test_stops_in_one_line_without_bubblewrap(tmp_path):
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if not line.startswith("make:")]
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("make test: ") and "sudo apt-get install bubblewrap" in lines[0]
+    assert lines[0].startswith("make test: ")
+    assert "sudo apt-get install bubblewrap" in lines[0]

@@ -12,29 +12,32 @@ How parallel grading stays exact and safe
 nbgrader's gradebook is usually SQLite, and SQLite does not like several
 processes writing at once. So the work is split by what it touches:
 
-1. The main process takes a consistent snapshot of the real gradebook (the
-   SQLite backup API) and gives each worker its own small course directory:
-   a copy of ``nbgrader_config.py``, the assignment's source folder and its
-   *own copy* of the gradebook.
-2. A worker grades one submission at a time with nbgrader's own converters
+1. This process takes a consistent snapshot of the real gradebook (the
+   SQLite backup API) and builds the run's job bundle with it: a copy of
+   ``nbgrader_config.py``, the assignment's source folder, the snapshot and
+   the solution's cached reference values (``course.grader.engine``).
+2. One job per submission runs on a Dask cluster (a local one by default,
+   ``scheduler=`` for a real one). On a worker, a grading process of its own
+   (``course.grader.worker``) grades one submission at a time in a course
+   folder built from the bundle, with nbgrader's own converters
    (``Autograde``, then ``GenerateFeedback``), in-process, with the course's
    configuration: the same preprocessors, the same restored test cells, the
    same scoring as ``nbgrader autograde``. It writes only to its own folder
-   and its own gradebook, then sends back the rows nbgrader wrote there for
-   that student (timestamp, late penalty, ``auto_score`` and
-   ``needs_manual_grade`` of every grade, ``auto_comment`` of every comment).
-3. The main process is the only writer of the real course: it copies the
-   worker's ``autograded/`` and ``feedback/`` folders into place and stores
+   and its own gradebook, and returns the autograded notebook, the feedback
+   and the rows nbgrader wrote there for that student (timestamp, late
+   penalty, ``auto_score`` and ``needs_manual_grade`` of every grade,
+   ``auto_comment`` of every comment).
+3. This process is the only writer of the real course: it writes the
+   returned ``autograded/`` and ``feedback/`` files into place and stores
    the rows in the real gradebook in one transaction per student, with the
    Gradebook API's ``update_or_create`` calls (no duplicate rows, re-running
-   gives the same rows).
-
-The workers fork from a forkserver that has imported nbgrader once; a worker
-that dies is replaced, and the submission it held is reported as failed.
+   gives the same rows), then notes the job's content hash
+   (``.grading/graded/``): a rerun does not grade an unchanged submission
+   again.
 
 Because each worker's gradebook starts as a copy of the real one, nbgrader
 computes in the worker exactly what it would compute in the real course,
-manual scores included; the main process only copies. (For a gradebook that
+manual scores included; this process only copies. (For a gradebook that
 is not SQLite, the workers' gradebooks are built with ``generate_assignment``
 and ``needs_manual_grade`` is re-derived from the real manual scores.)
 
@@ -48,7 +51,7 @@ and cell types before grading. For a repeated grade_id the worker's copy
 keeps the nbgrader metadata of the last copy only (what nbgrader's
 DeduplicateIds intends; on its own nbgrader 0.9.6 fails such a notebook).
 The kernels run with limits the grader applies through an IPython start-up
-file (``IPYTHONDIR`` of the worker): an address-space rlimit
+file (``IPYTHONDIR`` of the grading process): an address-space rlimit
 (``memory_limit``), a CPU-time rlimit (twice the time a whole submission may
 take: a backstop for threads) and a cap on the text each cell may print
 (``max_output``). Each kernel runs in a bubblewrap sandbox
@@ -60,7 +63,8 @@ told ``isolation=False`` (``--no-isolation``; the summary then warns).
 A cell that runs past the per-cell time limit (the assignment's
 ``CourseExecute.cell_timeouts`` entry, else ``Execute.timeout``, or
 ``timeout``) is stopped by ``course.preprocessors.execute``; a kernel that
-dies fails that submission only. A submission that cannot be graded still gets a gradebook
+dies fails that submission only; a grading process that dies or runs past
+the whole submission's limit is handled by ``course.grader.engine``. A submission that cannot be graded still gets a gradebook
 row, with every grade 0 (as nbgrader does for a missing notebook), and its
 reason in the summary and in ``grade_report_<assignment>.csv``.
 """
@@ -69,7 +73,6 @@ import contextlib
 import csv
 import glob
 import json
-import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -78,16 +81,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import warnings
 import zipfile
-from collections import deque
 from contextlib import closing
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 
 from course import isolation as _isolation
+from course.grader import engine as _engine
 from course.grader import report as grade_report
 
 DEFAULT_MEMORY_LIMIT = 4 * 2**30  # bytes of address space per kernel
@@ -120,6 +121,7 @@ class StudentResult:
     max_score: float = 0.0
     cells: dict = field(default_factory=dict)  # grade_id -> (score, needs manual grade)
     flags: list = field(default_factory=list)  # what the scan found: for review
+    seconds: float = None  # spent in the grading process (autograde + feedback)
 
 
 @dataclass
@@ -138,6 +140,9 @@ class GradeRun:
     plots_png: Path = None  # the score distributions (course.grader.report)
     report_html: Path = None
     similarity: list = field(default_factory=list)  # summary lines (course.similarity)
+    scheduler: str = None  # the Dask scheduler's address; None: a local cluster
+    unchanged: list = field(default_factory=list)  # students not graded again
+    engine_note: str = None  # a remark on the Dask scheduler's settings
 
     @property
     def graded(self):
@@ -159,23 +164,27 @@ class GradeRun:
 def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
                      zip_regexp=None, timeout=None, memory_limit=DEFAULT_MEMORY_LIMIT,
                      max_output=DEFAULT_MAX_OUTPUT, progress=False, isolation=True,
-                     class_reports=True):
+                     class_reports=True, scheduler=None, regrade=False):
     """Autograde every submission of ``assignment``; returns a ``GradeRun``.
 
-    ``isolation=False`` runs the kernels without the sandbox; with it (the
-    default) a machine without a working bubblewrap is a ``GradingError``.
-    ``class_reports=False`` leaves out what only a real class needs: the
-    similarity report and the grade plots (``course check``, ``course mutants``).
+    The jobs run on the Dask cluster at ``scheduler`` (``tcp://HOST:8786``),
+    else on a local cluster of ``workers`` workers (default: one per core).
+    A submission graded before with the same files, assignment, configuration
+    and grading code is not graded again (its stored grades stand) unless
+    ``regrade``. ``isolation=False`` runs the kernels without the sandbox; with
+    it (the default) a machine without a working bubblewrap is a
+    ``GradingError``. ``class_reports=False`` leaves out what only a real
+    class needs: the similarity report and the grade plots (``course check``,
+    ``course mutants``).
     """
     start = time.perf_counter()
     course = Path(course_dir).resolve()
     # nbgrader's gradebook runs `alembic` from PATH: this interpreter's, even
     # when `course` was started from an environment that is not activated.
     os.environ["PATH"] = _venv_env()["PATH"]
-    bwrap = None
-    if isolation:
+    if isolation and not scheduler:
         try:
-            bwrap = _isolation.check()
+            _isolation.check()
         except _isolation.IsolationUnavailable as exc:
             raise GradingError(str(exc)) from None
     app = _nbgrader_app(course)
@@ -197,52 +206,165 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
         "memory_limit": int(memory_limit or 0),
         "max_output": int(max_output),
         "isolation": bool(isolation),
-        "bwrap": bwrap,
-        "readable": _isolation.readable_paths() if isolation else [],
         "hidden": [str(course)],  # what a kernel cannot see: its attempts are named
     }
-    # A whole submission may take as long as every code cell timing out once.
-    limits["submission"] = 120 + limits["timeout"] * layout.code_cells
+    limits["submission"] = _submission_limit(limits["timeout"], layout.code_cells)
     limits["cpu"] = 2 * limits["submission"]
 
     _record_references(course, assignment, coursedir, layout.notebooks)
     allowed = _answer_libraries(app, assignment)
     checks = {s: _check_submission(folder, layout) for s, folder in folders.items()}
     to_grade = [s for s, c in checks.items() if not c.fatal]
-    num_workers = max(1, min(workers or _cpu_count(), len(to_grade) or 1))
-    # Several kernels at once: one thread each (numpy's BLAS, PyTorch), so that
-    # they do not spin on each other's cores; the parallelism is across students.
-    limits["kernel_threads"] = 1 if num_workers > 1 else None
-    results = {}
-    with tempfile.TemporaryDirectory(prefix=f"course-grade-{assignment}-") as tmp:
-        with _RealCourse(course, assignment, coursedir, allowed) as real:
-            bar = _progress_bar(len(folders), assignment, progress)
-            for student, check in checks.items():
-                if check.fatal:
-                    results[student] = real.store_failure(
-                        student, folders[student], check.problems)
+    local_workers = max(1, min(workers or _cpu_count(), len(to_grade) or 1))
+    results, skipped = {}, []
+    ledger = _Ledger(course, assignment)
+    with contextlib.ExitStack() as stack:
+        try:
+            client = (stack.enter_context(_engine.cluster(scheduler, local_workers))
+                      if to_grade else None)
+        except _engine.EngineError as exc:
+            raise GradingError(str(exc)) from None
+        slots = _slots(client, scheduler, isolation) if client else 0
+        engine_note = (_engine.settings_warning(_engine.scheduler_settings(client))
+                       if client and scheduler else None)
+        # Several kernels at once: one thread each (numpy's BLAS, PyTorch), so that
+        # they do not spin on each other's cores; the parallelism is across students.
+        limits["kernel_threads"] = 1 if slots > 1 else None
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(
+            prefix=f"course-grade-{assignment}-")))
+        real = stack.enter_context(_RealCourse(course, assignment, coursedir, allowed))
+        bar = _progress_bar(len(folders), assignment, progress)
+        for student, check in checks.items():
+            if check.fatal:
+                results[student] = real.store_failure(
+                    student, folders[student], check.problems)
+                ledger.forget(student)
+                bar.update(1)
+        jobs, exact_copy = [], True
+        if to_grade:
+            exact_copy = _snapshot_gradebook(coursedir, tmp / "template.db", course,
+                                             assignment)
+            bundle = _bundle(course, assignment, coursedir, tmp / "template.db",
+                             limits, real)
+            for student in to_grade:
+                job = _engine.submission_job(student, folders[student], bundle.key)
+                earlier = None if regrade else ledger.unchanged(student, job.key)
+                result = real.stored(student, earlier) if earlier else None
+                if result is not None:
+                    results[student] = result
+                    skipped.append(student)
                     bar.update(1)
-            if to_grade:
-                pool = _WorkerPool(Path(tmp), course, assignment, coursedir,
-                                   num_workers, limits)
-                for student, outcome in pool.run(to_grade, folders):
-                    results[student] = real.store(student, folders[student], outcome,
-                                                  checks[student].problems, limits,
-                                                  pool.template_is_copy)
-                    bar.update(1)
+                else:
+                    jobs.append(job)
+        try:
+            for job, outcome in _engine.run(client, bundle, jobs) if jobs else ():
+                student = job.student
+                problems = checks[student].problems + job.skipped
+                results[student] = real.store(student, folders[student], outcome,
+                                              problems, limits, exact_copy)
+                ledger.record(job.key, results[student])
+                bar.update(1)
+        except _engine.SchedulerLost as exc:
+            done = sum(1 for job in jobs if job.student in results)
+            raise GradingError(
+                f"{exc} after {done} of {len(jobs)} submissions: those are stored "
+                "in the gradebook, nothing else was written. Run the same command "
+                "again when the scheduler is back: submissions already graded are "
+                "not graded again") from None
+        except _engine.EngineError as exc:
+            raise GradingError(str(exc)) from None
+        finally:
             bar.close()
-            grades_csv = _export_grades(course, app, real)
+        grades_csv = _export_grades(course, app, real)
     students = [results[s] for s in sorted(results)]
     report_csv = _write_report(course, assignment, students)
-    run = GradeRun(assignment, course, num_workers if to_grade else 0,
+    run = GradeRun(assignment, course, slots if jobs else 0,
                    time.perf_counter() - start, students, layout.cells,
-                   grades_csv, report_csv, isolated=bool(isolation))
+                   grades_csv, report_csv, isolated=bool(isolation),
+                   scheduler=scheduler, unchanged=sorted(skipped),
+                   engine_note=engine_note)
     if class_reports:
         from course.similarity import summary_section  # writes similarity_<assignment>.html
 
         run.similarity = summary_section(assignment, course)
         run.plots_png, run.report_html = grade_report.write(run)
     return run
+
+
+def _submission_limit(timeout, code_cells):
+    """Seconds a whole submission may take: every code cell timing out once."""
+    return 120 + timeout * code_cells
+
+
+def _slots(client, scheduler, isolation):
+    """Grading slots of the cluster, after checking that its workers can grade."""
+    try:
+        return _engine.check_workers(client, isolation)
+    except _engine.EngineError as exc:
+        raise GradingError(str(exc)) from None
+
+
+def _bundle(course, assignment, coursedir, template, limits, real):
+    """The run's job bundle (``course.grader.engine``)."""
+    from course.preprocessors.checks import DEFAULT_CACHE
+
+    source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    # Every path of the worker's course points into its own folder.
+    argv = ["--CourseDirectory.source_directory=source",
+            "--CourseDirectory.submitted_directory=submitted",
+            "--CourseDirectory.autograded_directory=autograded",
+            "--CourseDirectory.feedback_directory=feedback",
+            f"--Execute.timeout={limits['timeout']}"]
+    config = course / "nbgrader_config.py"
+    decides = [real.gb.find_assignment(assignment).duedate,
+               os.environ.get("COURSE_GRADEBOOK_URL", "")]
+    return _engine.build_bundle(assignment, config, source, template,
+                                course / DEFAULT_CACHE / assignment, argv, limits,
+                                decides)
+
+
+class _Ledger:
+    """Which job (content hash) gave each student's stored grades.
+
+    Kept in ``.grading/graded/<assignment>.json`` of the course, written after
+    the student's gradebook transaction: a rerun skips a submission whose job
+    key is unchanged, and a run that stopped half-way resumes where it stopped.
+    """
+
+    def __init__(self, course, assignment):
+        self.path = course / ".grading" / "graded" / f"{assignment}.json"
+        try:
+            self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(self.entries, dict):
+                self.entries = {}
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def unchanged(self, student, key):
+        """The ledger entry if ``student`` was graded with this job key; a
+        submission that failed is always graded again (the cause may be gone)."""
+        entry = self.entries.get(student)
+        if (isinstance(entry, dict) and entry.get("key") == key
+                and entry.get("status") == "graded"):
+            return entry
+        return None
+
+    def record(self, key, result):
+        self.entries[result.student] = {"key": key, "status": result.status,
+                                        "problems": result.problems,
+                                        "flags": result.flags}
+        self._write()
+
+    def forget(self, student):
+        if self.entries.pop(student, None) is not None:
+            self._write()
+
+    def _write(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True),
+                       encoding="utf-8")
+        os.replace(tmp, self.path)
 
 
 @contextlib.contextmanager
@@ -549,7 +671,13 @@ def _check_submission(folder, layout):
             problems.append(problem)
             fatal = True
         else:
-            problems += _cell_problems(nb, layout.source[name], layout.release[name])
+            try:
+                problems += _cell_problems(nb, layout.source[name],
+                                           layout.release[name])
+            except (AttributeError, TypeError, ValueError, KeyError) as exc:
+                problems.append(f"{name}.ipynb has damaged nbgrader metadata in its "
+                                f"cells ({type(exc).__name__}); nbgrader grades what "
+                                "it can read")
     return _Check(problems, fatal)
 
 
@@ -565,6 +693,9 @@ def _read_notebook(path):
                       f"at position {exc.start}); it cannot be opened as a notebook")
     try:
         json.loads(text)
+    except RecursionError:
+        return None, (f"{path.name} is nested too deeply to be a notebook; the file "
+                      "is damaged or not a notebook")
     except json.JSONDecodeError as exc:
         return None, (f"{path.name} is not valid JSON (line {exc.lineno}, column "
                       f"{exc.colno}: {exc.msg}); the file is damaged or not a notebook")
@@ -617,206 +748,6 @@ def _cell_problems(nb, source, release):
     return problems
 
 
-# --------------------------------------------------------------------------
-# the worker processes
-
-
-_KERNEL_LIMITS = '''\
-# Written by `course grade`: limits for an autograding kernel.
-import resource as _resource
-
-if {memory_limit}:
-    _resource.setrlimit(_resource.RLIMIT_AS, ({memory_limit}, {memory_limit}))
-if {cpu_limit}:  # SIGXCPU ends the kernel at the soft limit
-    _resource.setrlimit(_resource.RLIMIT_CPU, ({cpu_limit}, {cpu_limit} + 5))
-# No file larger than this (Python ignores SIGXFSZ: a write past it is EFBIG).
-_resource.setrlimit(_resource.RLIMIT_FSIZE, ({max_file}, {max_file}))
-
-
-def _cap_cell_output(max_chars, mark):
-    """Keep the first max_chars characters each cell prints; count the rest."""
-    import sys
-    from ipykernel.iostream import OutStream
-
-    write = OutStream.write
-    state = {{"left": max_chars, "dropped": 0}}
-
-    def capped(self, text):
-        if not isinstance(text, str) or state["left"] >= len(text):
-            state["left"] -= len(text) if isinstance(text, str) else 0
-            return write(self, text)
-        if state["left"] >= 0:
-            write(self, text[:state["left"]] + "\\n" + mark + "\\n")
-            state["dropped"] += len(text) - state["left"]
-            state["left"] = -1
-        else:
-            state["dropped"] += len(text)
-        return len(text)
-
-    def reset(*_):
-        state.update(left=max_chars, dropped=0)
-
-    def report(*_):
-        if state["dropped"]:
-            write(sys.stdout, f"{{mark}}: {{state['dropped']}} more characters "
-                              "were not kept\\n")
-
-    OutStream.write = capped
-    get_ipython().events.register("pre_run_cell", reset)
-    get_ipython().events.register("post_run_cell", report)
-
-
-_cap_cell_output({max_output}, {mark!r})
-del _cap_cell_output
-'''
-
-
-def _write_kernel_limits(ipython_dir, limits):
-    startup = ipython_dir / "profile_default" / "startup"
-    startup.mkdir(parents=True, exist_ok=True)
-    (startup / "00-course-grade-limits.py").write_text(_KERNEL_LIMITS.format(
-        memory_limit=limits["memory_limit"], cpu_limit=limits.get("cpu", 0),
-        max_file=MAX_FILE_SIZE,
-        max_output=limits["max_output"],
-        mark=TRUNCATION_MARK))
-
-
-class _WorkerPool:
-    """N processes, each with its own course copy; one submission at a time each."""
-
-    def __init__(self, tmp, course, assignment, coursedir, size, limits):
-        self.tmp, self.course, self.assignment = tmp, course, assignment
-        self.coursedir, self.size, self.limits = coursedir, size, limits
-        self.template = tmp / "template.db"
-        self.template_is_copy = _snapshot_gradebook(coursedir, self.template, course,
-                                                    assignment)
-        self.started = 0
-
-    def _spawn(self):
-        root = self.tmp / f"worker{self.started}"
-        self.started += 1
-        _prepare_worker_course(root, self.course, self.assignment, self.coursedir,
-                               self.template, self.limits)
-        ctx = _process_context()
-        here, there = ctx.Pipe()
-        # Every path of the worker's course points into its own folder.
-        argv = [self.assignment,
-                f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}",
-                "--CourseDirectory.source_directory=source",
-                "--CourseDirectory.submitted_directory=submitted",
-                "--CourseDirectory.autograded_directory=autograded",
-                "--CourseDirectory.feedback_directory=feedback",
-                f"--Execute.timeout={self.limits['timeout']}"]
-        process = ctx.Process(target=_worker_main,
-                              args=(there, str(root), argv, self.limits), daemon=True)
-        process.start()
-        there.close()
-        return _Worker(process, here, root)
-
-    def run(self, students, folders):
-        """Yield (student, outcome dict) as submissions finish."""
-        queue = deque(students)
-        workers = [self._spawn() for _ in range(self.size)]
-        try:
-            while queue or any(w.task for w in workers):
-                ready = wait([w.conn for w in workers]
-                             + [w.process.sentinel for w in workers], timeout=5)
-                self._stop_overtime(workers)
-                for w in list(workers):
-                    if w.conn not in ready and w.process.sentinel not in ready:
-                        continue
-                    message = w.receive()
-                    if message is None:  # the process is gone
-                        workers.remove(w)
-                        if w.task is None and not w.ready:
-                            raise GradingError(f"a grading worker could not start "
-                                               f"(exit code {w.process.exitcode})")
-                        if w.task is not None:
-                            yield w.task, {"died": w.process.exitcode,
-                                           "overtime": w.overtime}
-                        if queue:
-                            workers.append(self._spawn())
-                        continue
-                    kind, payload = message
-                    if kind == "ping":
-                        continue
-                    if kind == "error":
-                        raise GradingError(
-                            f"a grading worker failed to start:\n{payload}")
-                    finished = None
-                    if kind == "result":
-                        finished, w.task = (w.task, payload), None
-                    w.ready = True
-                    # The next submission first: the worker grades it while this
-                    # process stores the one it just finished.
-                    if queue and w.task is None:
-                        w.task, w.started_at = queue.popleft(), time.monotonic()
-                        w.conn.send((w.task, str(folders[w.task])))
-                    if finished is not None:
-                        yield finished
-        finally:
-            for w in workers:
-                w.ask_to_stop()
-            for w in workers:
-                w.stop()
-
-
-    def _stop_overtime(self, workers):
-        """Kill a worker whose submission has run longer than any honest one can."""
-        for w in workers:
-            if w.task and time.monotonic() - w.started_at > self.limits["submission"]:
-                w.overtime = self.limits["submission"]
-                w.process.kill()
-
-
-def _process_context():
-    """Workers fork from a clean server process that has nbgrader imported once."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["course.autograde", "nbgrader.apps.autogradeapp",
-                                "nbgrader.converters", "nbconvert", "nbclient"])
-    return ctx
-
-
-@dataclass
-class _Worker:
-    process: object
-    conn: object
-    root: Path
-    task: str = None
-    ready: bool = False
-    started_at: float = 0.0
-    overtime: float = None
-
-    def receive(self):
-        """The next message; ("ping", None) if none yet; None once it is gone."""
-        try:
-            if self.conn.poll():
-                return self.conn.recv()
-            if self.process.is_alive():
-                return ("ping", None)
-        except (EOFError, OSError):
-            pass
-        self.process.join(timeout=10)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
-        return None
-
-    def ask_to_stop(self):
-        try:
-            self.conn.send(None)
-        except (OSError, ValueError):
-            pass
-
-    def stop(self):
-        self.process.join(timeout=10)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
-
-
 def _snapshot_gradebook(coursedir, dest, course, assignment):
     """Copy the real gradebook to ``dest`` (SQLite); True if it is a true copy."""
     from sqlalchemy.engine import make_url
@@ -836,241 +767,6 @@ def _snapshot_gradebook(coursedir, dest, course, assignment):
                       f"--CourseDirectory.db_url=sqlite:///{dest}")
     return False
 
-
-def _prepare_worker_course(root, course, assignment, coursedir, template, limits):
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    if (course / "nbgrader_config.py").is_file():
-        shutil.copy(course / "nbgrader_config.py", root / "nbgrader_config.py")
-    source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
-    shutil.copytree(source, root / "source" / assignment,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    shutil.copy(template, root / "gradebook.db")
-    from course.preprocessors.checks import DEFAULT_CACHE
-
-    references = course / DEFAULT_CACHE / assignment
-    if references.is_dir():
-        shutil.copytree(references, root / DEFAULT_CACHE / assignment)
-    _write_kernel_limits(root / "ipython", limits)
-
-
-# Set by the Execute hook in a worker: the cell being run right now.
-_running = {}
-
-
-def _note_cell(cell, cell_index, **_):
-    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
-    _running.update(index=cell_index, grade_id=nbgrader.get("grade_id"))
-
-
-def _worker_main(conn, root, argv, limits):
-    """A grading worker: own course copy, own gradebook, one submission at a time."""
-    try:
-        os.chdir(root)
-        # This process and its kernels write their stderr to worker.log.
-        log = os.open(os.path.join(root, "worker.log"),
-                      os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        os.dup2(log, 2)
-        os.environ.update(IPYTHONDIR=os.path.join(root, "ipython"),
-                          PATH=_venv_env()["PATH"])
-        if limits.get("kernel_threads"):  # inherited by the kernels it starts
-            for name in THREAD_VARIABLES:
-                os.environ[name] = str(limits["kernel_threads"])
-        from nbgrader.apps.autogradeapp import AutogradeApp
-        from traitlets.config import Config
-
-        app = _nbgrader_app(root, argv, AutogradeApp)
-        # Kernels talk over Unix sockets in the worker's folder: TCP ports picked
-        # by concurrent kernels on one machine can collide and cross-talk.
-        os.makedirs(os.path.join(root, "ipc"), exist_ok=True)
-        app.update_config(Config({
-            "Execute": {"on_cell_execute": _note_cell},
-            # The per-cell limit of this run, whatever the course sets per assignment.
-            "CourseExecute": {"cell_timeouts": {argv[0]: limits["timeout"]}},
-            "KernelManager": {"transport": "ipc",
-                              "ip": os.path.join(root, "ipc", "kernel")},
-        }))
-        if limits["isolation"]:
-            _isolation.use_in_nbgrader()
-            app.update_config(Config({"IsolatedKernelManager": {
-                "readable": limits["readable"],
-                "writable": [os.path.join(root, "ipc")],
-                "scratch": os.path.join(root, "kernel-tmp"),
-                "bwrap": limits["bwrap"],
-            }}))
-        app.coursedir.assignment_id = argv[0]
-    except BaseException:
-        conn.send(("error", traceback.format_exc()))
-        return
-    conn.send(("ready", None))
-    while True:
-        task = conn.recv()
-        if task is None:
-            return
-        try:
-            outcome = _grade_one(app, Path(root), *task, limits)
-        except Exception:
-            outcome = {"success": False, "log": traceback.format_exc()}
-        conn.send(("result", outcome))
-
-
-def _grade_one(app, root, student, folder, limits):
-    """Autograde one submission in this worker's course; feedback if it worked."""
-    from nbgrader.converters import Autograde, GenerateFeedback
-    from nbgrader.utils import capture_log, temp_attrs
-
-    coursedir, assignment = app.coursedir, app.coursedir.assignment_id
-    # Only this student's folders: the main process may still be copying the
-    # previous student's results out of this worker's course.
-    for name in (coursedir.submitted_directory, coursedir.autograded_directory,
-                 coursedir.feedback_directory):
-        shutil.rmtree(root / name / student, ignore_errors=True)
-    dest = Path(coursedir.format_path(coursedir.submitted_directory, student,
-                                      assignment))
-    shutil.copytree(folder, dest)
-    for path in dest.glob("*.ipynb"):
-        _keep_last_of_duplicates(path)
-    _running.clear()
-    started = time.perf_counter()
-    with temp_attrs(coursedir, student_id=student):
-        converter = Autograde(coursedir=coursedir, parent=app)
-        converter.force = True
-        result = capture_log(converter)
-        outcome = {"success": result["success"],
-                   "log": result.get("log", "") + result.get("error", ""),
-                   "running": dict(_running),
-                   "seconds": {"autograde": time.perf_counter() - started}}
-        autograded = Path(coursedir.format_path(coursedir.autograded_directory,
-                                                student, assignment))
-        if result["success"]:
-            outcome["notes"] = _trim_and_read_outputs(autograded, limits)
-            feedback = GenerateFeedback(coursedir=coursedir, parent=app)
-            feedback.force = True
-            fb = capture_log(feedback)
-            outcome["seconds"]["feedback"] = (time.perf_counter() - started
-                                              - outcome["seconds"]["autograde"])
-            if not fb["success"]:
-                why = _last_error_line(fb.get("log", ""))
-                outcome["notes"].append(("feedback", why))
-    outcome["rows"] = _read_rows(coursedir, assignment, student)
-    outcome["autograded"] = str(autograded)
-    outcome["feedback"] = coursedir.format_path(coursedir.feedback_directory,
-                                                student, assignment)
-    return outcome
-
-
-def _keep_last_of_duplicates(path):
-    """Earlier copies of a cell with a repeated grade_id become ordinary cells.
-
-    nbgrader's DeduplicateIds means to do this, but leaves an empty nbgrader
-    metadata dict that its own schema check then rejects (nbgrader 0.9.6
-    fails such a notebook). Only the worker's copy is changed.
-    """
-    import nbformat
-
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:
-        return  # unreadable: nbgrader will say so
-    seen, changed = set(), False
-    for cell in reversed(nb.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id is None:
-            continue
-        if grade_id in seen:
-            del cell.metadata["nbgrader"]
-            changed = True
-        seen.add(grade_id)
-    if changed:
-        nbformat.write(nb, path)
-
-
-def _trim_and_read_outputs(folder, limits):
-    """Cut any output still too long (display data); say what happened in each cell."""
-    import nbformat
-
-    limit = limits["max_output"]
-    sandbox = ((limits["hidden"], limits["readable"]) if limits["isolation"]
-               else None)
-    notes = []
-    for path in sorted(folder.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        changed = False
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            where = _where(cell, index)
-            # What the kernel raised in a test cell, kept by DecideChecks for us.
-            raised = [{"output_type": "error", "traceback": [], **error} for error in
-                      cell.get("metadata", {}).get("course", {}).get("kernel_errors", [])]
-            for out in [*cell.get("outputs", []), *raised]:
-                notes += _output_notes(out, where, sandbox)
-                changed |= _trim_output(out, 4 * limit)
-        if changed:
-            path.chmod(0o644)
-            nbformat.write(nb, path)
-            path.chmod(0o444)
-    return notes
-
-
-def _where(cell, index):
-    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    return f"cell '{grade_id}'" if grade_id else f"cell {index + 1}"
-
-
-def _output_notes(out, where, sandbox=None):
-    """Notes on one output; ``sandbox``: (hidden, readable) paths when isolated."""
-    if sandbox is not None:
-        refused = _isolation.refusal(out, *sandbox)
-        if refused:
-            return [("sandbox", where, refused)]
-    if out.get("output_type") == "error":
-        ename, evalue = out.get("ename", ""), str(out.get("evalue", ""))
-        if ename == "CellTimeoutError":
-            return [("timeout", where)]
-        if ename.endswith("MemoryError") or "can't allocate memory" in evalue:
-            return [("memory", where)]
-    if out.get("output_type") == "stream" and TRUNCATION_MARK in out.get("text", ""):
-        dropped = out["text"].rsplit(TRUNCATION_MARK + ": ", 1)
-        count = dropped[1].split(" ", 1)[0] if len(dropped) == 2 else "?"
-        return [("output", where, count)]
-    return []
-
-
-def _trim_output(out, limit):
-    changed = False
-    if out.get("output_type") == "stream" and len(out.get("text", "")) > limit:
-        out["text"] = out["text"][:limit] + f"\n{TRUNCATION_MARK}\n"
-        changed = True
-    for mime, value in list(out.get("data", {}).items()):
-        if isinstance(value, str) and len(value) > limit:
-            out["data"][mime] = (value[:limit] + f"\n{TRUNCATION_MARK}\n"
-                                 if mime.startswith("text/") else "")
-            changed = True
-    return changed
-
-
-def _read_rows(coursedir, assignment, student):
-    """What nbgrader wrote in this worker's gradebook for one student."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-        try:
-            sub = gb.find_submission(assignment, student)
-        except MissingEntry:
-            return None
-        return {
-            "timestamp": sub.timestamp,
-            "notebooks": {
-                nb.name: {
-                    "late_submission_penalty": nb.late_submission_penalty,
-                    "grades": {g.name: (g.auto_score, g.needs_manual_grade)
-                               for g in nb.grades},
-                    "comments": {c.name: c.auto_comment for c in nb.comments},
-                } for nb in sub.notebooks
-            },
-        }
 
 
 def _last_error_line(log):
@@ -1111,13 +807,13 @@ class _RealCourse:
         directory = getattr(self.coursedir, f"{kind}_directory")
         return Path(self.coursedir.format_path(directory, student, self.assignment))
 
-    def _replace(self, kind, student, source=None):
+    def _replace(self, kind, student, packed=None):
+        """Replace the student's folder by ``packed`` files (engine.unpack)."""
         dest = self._folder(kind, student)
         if dest.exists():
             shutil.rmtree(dest)
-        if source is not None and Path(source).is_dir():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(source, dest)
+        if packed is not None:
+            _engine.unpack(packed, dest)
 
     def _submission(self, student, timestamp):
         from nbgrader.api import InvalidEntry
@@ -1150,8 +846,6 @@ class _RealCourse:
             return self.store_failure(student, folder, problems)
         self._replace("autograded", student, outcome["autograded"])
         self._replace("feedback", student, outcome["feedback"])
-        for kind in ("autograded", "feedback"):  # the worker's copies, now stored
-            shutil.rmtree(Path(outcome[kind]).parent, ignore_errors=True)
         rows = outcome["rows"]
         sub = self._submission(student, rows["timestamp"])
         for nb in sub.notebooks:
@@ -1169,7 +863,25 @@ class _RealCourse:
         self.gb.db.commit()
         problems += [_note_text(note, limits) for note in outcome.get("notes", [])]
         flags = _scan(self._folder("autograded", student), self.allowed)
-        return self._result(student, "graded", problems, flags)
+        result = self._result(student, "graded", problems, flags)
+        result.seconds = sum(outcome.get("seconds", {}).values())
+        return result
+
+    def stored(self, student, entry):
+        """The result of an earlier run (a ledger entry), if its rows and files
+        are still in place; None otherwise (grade it again)."""
+        from nbgrader.api import MissingEntry
+
+        try:
+            self.gb.find_submission(self.assignment, student)
+        except MissingEntry:
+            return None
+        if entry.get("status") == "graded" and not all(
+                self._folder(kind, student).is_dir()
+                for kind in ("autograded", "feedback")):
+            return None
+        return self._result(student, entry.get("status", "graded"),
+                            list(entry.get("problems", [])), entry.get("flags", []))
 
     def _result(self, student, status, problems, flags=()):
         sub = self.gb.find_submission(self.assignment, student)
@@ -1177,8 +889,9 @@ class _RealCourse:
         for nb in sub.notebooks:
             for grade in nb.grades:
                 cells[grade.name] = (grade.score, grade.needs_manual_grade)
-        return StudentResult(student, status, _unique(problems), sub.score,
-                             sub.max_score, cells, _unique(flags))
+        return StudentResult(student, status, _unique(map(_engine.shown, problems)),
+                             sub.score, sub.max_score, cells,
+                             _unique(map(_engine.shown, flags)))
 
 
 def _unique(items):
@@ -1206,6 +919,14 @@ def _note_text(note, limits):
 
 
 def _failure_reason(outcome):
+    if "lost" in outcome:
+        return (f"the Dask worker grading it was lost {outcome['lost']} times (its "
+                "process or machine died); it was not tried again; nothing could "
+                "be graded")
+    if outcome.get("ipc_quota"):
+        return (f"its kernel wrote more than {outcome['ipc_quota'] // 2**20} MiB "
+                "into the folder of its sockets, outside its scratch folder, and "
+                "was stopped; nothing could be graded")
     if outcome.get("overtime"):
         return (f"grading it took more than {outcome['overtime']:.0f} s in all and "
                 "was stopped; nothing could be graded")
@@ -1213,9 +934,11 @@ def _failure_reason(outcome):
         code = outcome["died"]
         how = (f"was killed by signal {-code}" if code is not None and code < 0
                else f"exited with code {code}")
+        again = ("; it was tried twice and is not tried again"
+                 if outcome.get("attempts", 1) > 1 else "")
         return (f"the grading process itself {how} while running this submission "
-                "(by the submission's code, or the system running out of memory); "
-                "nothing could be graded")
+                f"(by the submission's code, or the system running out of memory)"
+                f"{again}; nothing could be graded")
     log = outcome.get("log", "")
     running = outcome.get("running", {})
     where = (f"cell '{running['grade_id']}'" if running.get("grade_id")
@@ -1247,7 +970,8 @@ def _export_grades(course, app, real):
 
 def _write_report(course, assignment, students):
     path = course / f"grade_report_{assignment}.csv"
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open(path, "w", newline="", encoding="utf-8",
+              errors="backslashreplace") as f:
         writer = csv.writer(f)
         writer.writerow(["student_id", "status", "score", "max_score", "problems",
                          "flagged_for_review"])
@@ -1289,11 +1013,18 @@ def cell_statistics(run):
 
 def summary_text(run):
     """The end-of-run summary: counts, problems per student, scores per cell."""
+    where = (f"on the Dask cluster at {run.scheduler}" if run.scheduler
+             else "on this machine")
     lines = [
         f"{run.assignment}: {len(run.students)} submissions in {run.seconds:.0f} s "
-        f"with {run.workers} worker{'s' if run.workers != 1 else ''}",
+        f"with {run.workers} worker{'s' if run.workers != 1 else ''} {where}",
         f"  graded: {len(run.graded)}   failed: {len(run.failed)}",
     ]
+    if run.engine_note:
+        lines.append(f"  {run.engine_note}")
+    if run.unchanged:
+        lines.append(f"  {len(run.unchanged)} unchanged since they were last graded: "
+                     "their grades stand (--regrade grades them again)")
     if not run.isolated:
         lines.insert(0, NO_ISOLATION_WARNING)
     if run.failed:

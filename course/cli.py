@@ -6,7 +6,8 @@ downloads MNIST into the cache (or checks a folder you name), then prints
 where the files are and whether every checksum matches. Exit status 0 means
 all four files are present and original.
 
-    course grade ASSIGNMENT [--workers N] [--zip FILE] [--course-dir DIR]
+    course grade ASSIGNMENT [--workers N | --scheduler tcp://HOST:8786] [--regrade]
+                 [--zip FILE] [--course-dir DIR]
                  [--timeout S] [--memory-limit GIB] [--max-output CHARS]
                  [--no-isolation]
 
@@ -106,6 +107,7 @@ def _cmd_grade(args):
             zip_path=args.zip, zip_regexp=args.zip_regexp, timeout=args.timeout,
             memory_limit=int(args.memory_limit * 2**30), max_output=args.max_output,
             progress=not args.no_progress, isolation=not args.no_isolation,
+            scheduler=args.scheduler, regrade=args.regrade,
         )
     except autograde.GradingError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -121,7 +123,14 @@ def _add_grade_parser(commands):
     )
     grade.add_argument("assignment", metavar="ASSIGNMENT", help="e.g. ps1_perceptron")
     grade.add_argument("--workers", type=int, metavar="N",
-                       help="grading processes (default: one per CPU core)")
+                       help="grading processes on this machine (default: one per "
+                            "CPU core); not used with --scheduler")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the workers of this Dask cluster, e.g. "
+                            "tcp://grader.example.edu:8786 (default: a local cluster)")
+    grade.add_argument("--regrade", action="store_true",
+                       help="grade every submission again, even those unchanged "
+                            "since they were last graded")
     grade.add_argument("--zip", metavar="FILE",
                        help="collect submissions from an LMS zip first (nbgrader "
                             "zip_collect); by default it holds "

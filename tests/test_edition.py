@@ -13,6 +13,7 @@ cannot be imported.
 """
 
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -149,7 +150,11 @@ def test_the_command_refuses_a_folder_that_is_not_empty(tmp_path):
 
 
 @pytest.mark.slow
-def test_installed_in_a_fresh_venv_it_runs_a_lecture_and_validates_a_solved_ps1(student):
+def test_installed_in_a_fresh_venv_it_runs_a_lecture_and_validates_a_solved_ps1(
+        student, tmp_path):
+    # Its own copy: the other tests read the edition as written, not installed.
+    shutil.copytree(student, tmp_path / "student")
+    student = tmp_path / "student"
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep)

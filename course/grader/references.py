@@ -135,7 +135,10 @@ def run_reference(source_notebook, timeout=600):
             raise ReferenceError(f"the solution {source_notebook} failed while recording "
                                  f"the reference values: {str(exc)[-1500:]}") from None
         finally:
-            # nbclient shuts down only kernels it started itself.
+            # nbclient stops the client and shuts down only kernels it started
+            # itself; a client left running warns when it is garbage-collected.
+            if client.kc is not None:
+                client.kc.stop_channels()
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
     cells = {}

@@ -224,7 +224,7 @@ def grade_assignment(assignment, course_dir=".", workers=None, zip_path=None,
                       if to_grade else None)
         except _engine.EngineError as exc:
             raise GradingError(str(exc)) from None
-        slots = _slots(client, scheduler, isolation) if client else 0
+        slots = _slots(client, isolation) if client else 0
         engine_note = (_engine.settings_warning(_engine.scheduler_settings(client))
                        if client and scheduler else None)
         # Several kernels at once: one thread each (numpy's BLAS, PyTorch), so that
@@ -296,7 +296,7 @@ def _submission_limit(timeout, code_cells):
     return 120 + timeout * code_cells
 
 
-def _slots(client, scheduler, isolation):
+def _slots(client, isolation):
     """Grading slots of the cluster, after checking that its workers can grade."""
     try:
         return _engine.check_workers(client, isolation)

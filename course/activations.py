@@ -49,8 +49,12 @@ def sigmoid(z):
     positive argument.
     """
     z = _as_float(z)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype)
+    out = np.empty_like(z)
+    up = z >= 0
+    out[up] = 1.0 / (1.0 + np.exp(-z[up]))
+    ez = np.exp(z[~up])
+    out[~up] = ez / (1.0 + ez)
+    return out
 
 
 def sigmoid_grad(z):

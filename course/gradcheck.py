@@ -10,6 +10,8 @@ it. Work in float64: in float32 the rounding error of f swamps the
 difference quotient.
 """
 
+import operator
+
 import numpy as np
 
 
@@ -22,6 +24,27 @@ def _require_float64(x):
         )
 
 
+def _nudged(f, x, idx, value):
+    """f(x) with x[idx] set to ``value`` for the call; x[idx] is put back
+    afterwards, even if f raises."""
+    saved = x[idx]
+    x[idx] = value
+    try:
+        return f(x)
+    finally:
+        x[idx] = saved
+
+
+def _centred_differences(f, x, h, difference):
+    """For every index i of x: difference(f(x + h e_i), f(x - h e_i)) / (2 h)."""
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        above = _nudged(f, x, idx, x[idx] + h)
+        below = _nudged(f, x, idx, x[idx] - h)
+        grad[idx] = difference(above, below) / (2 * h)
+    return grad
+
+
 def numerical_gradient(f, x, h=1e-5):
     """Gradient of a scalar function by centred differences.
 
@@ -31,16 +54,7 @@ def numerical_gradient(f, x, h=1e-5):
     through a closure (e.g. a layer's weight array).
     """
     _require_float64(x)
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        f_plus = float(f(x))
-        x[idx] = old - h
-        f_minus = float(f(x))
-        x[idx] = old
-        grad[idx] = (f_plus - f_minus) / (2 * h)
-    return grad
+    return _centred_differences(lambda v: float(f(v)), x, h, operator.sub)
 
 
 def numerical_gradient_array(f, x, dout, h=1e-5):
@@ -51,16 +65,8 @@ def numerical_gradient_array(f, x, dout, h=1e-5):
     x: float64 array -> grad: array of x's shape.
     """
     _require_float64(x)
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        plus = np.array(f(x), dtype=np.float64)
-        x[idx] = old - h
-        minus = np.array(f(x), dtype=np.float64)
-        x[idx] = old
-        grad[idx] = np.sum((plus - minus) * dout) / (2 * h)
-    return grad
+    return _centred_differences(lambda v: np.array(f(v), dtype=np.float64), x, h,
+                                lambda above, below: np.sum((above - below) * dout))
 
 
 def rel_error(a, b, norm=False):
@@ -85,9 +91,10 @@ def rel_error(a, b, norm=False):
     if a.size == 0:
         return 0.0
     if norm:
-        scale = np.linalg.norm(a) + np.linalg.norm(b)
-        return float(np.linalg.norm(a - b) / max(1e-8, scale))
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+        gap, size = np.linalg.norm(a - b), np.linalg.norm(a) + np.linalg.norm(b)
+    else:
+        gap, size = np.abs(a - b), np.abs(a) + np.abs(b)
+    return float(np.max(gap / np.maximum(size, 1e-8)))
 
 
 def check_gradient(analytic, f, x, dout=None, tol=1e-6, h=1e-5, name="gradient"):

@@ -37,6 +37,17 @@ parts to mark (a test checks that both give the same shares).
 A pair at or above the threshold (``THRESHOLD``) deserves a look; a high
 score is a reason to read both submissions, not a verdict: short answers
 written the one idiomatic way can be alike by themselves.
+
+**The course's teaching library is one more "submission"** (``LIBRARY``):
+the lectures use ``course.nn``, ``course.activations`` and
+``course.gradcheck``, which students receive in the student edition and
+which implement some of the functions the assignments ask for. For each
+answer cell, the library's functions and classes of the same names as those
+the released cell defines (read from the student edition's modules,
+``course.edition.student_modules``) form its cell. A student paired with
+the library is scored by the most alike cell (the mean of both sides'
+shares), so one answer copied from the library is flagged however many
+other cells the student wrote alone.
 """
 
 import difflib
@@ -58,6 +69,7 @@ NOISE = 25  # characters of normalised code in one fingerprint (copydetect's def
 THRESHOLD = 0.5  # a pair at or above this score is flagged
 TOP = 10  # pairs printed (and shown side by side in the HTML report)
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # nbgrader_config.py's code stub
+LIBRARY = "(course library)"  # the teaching library, compared like a submission
 _QUOTES = re.compile("\"\"\"|'''")
 
 
@@ -89,6 +101,7 @@ class Submission:
 
     student: str
     cells: dict
+    origins: dict = field(default_factory=dict)  # LIBRARY's: label -> its modules
 
 
 @dataclass
@@ -123,6 +136,10 @@ class SimilarityReport:
     def flagged(self):
         """The pairs at or above the threshold, highest first."""
         return [p for p in self.pairs if p.score >= self.threshold]
+
+    def students(self):
+        """The students compared (every submission but the library's)."""
+        return [s for s in self.submissions if s != LIBRARY]
 
 
 # --------------------------------------------------------------------------
@@ -363,9 +380,49 @@ def compare(assignment, course_dir=".", threshold=THRESHOLD):
             submissions[student] = Submission(student, cells)
 
     students = sorted(submissions)
+    library = _library_submission(given, boilerplate)
+    if library.cells and students:
+        submissions[LIBRARY] = library
+        students.append(LIBRARY)
     return SimilarityReport(assignment, course, labels, submissions, skipped,
                             _rank_pairs([submissions[s] for s in students], labels),
                             threshold)
+
+
+_DEFINED = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
+
+
+@lru_cache(maxsize=1)
+def library_definitions():
+    """name -> (module, source) of every top-level function and class of the
+    ``course`` modules students receive (the student edition's)."""
+    import ast
+
+    from course import edition
+
+    found = {}
+    for module in sorted(edition.student_modules(edition.REPO)):
+        path = edition.module_path(edition.REPO, module)
+        text = path.read_text(encoding="utf-8")
+        for node in ast.parse(text).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.setdefault(node.name, (module, ast.get_source_segment(text, node)))
+    return found
+
+
+def _library_submission(given, boilerplate):
+    """The teaching library as a ``Submission``: per answer cell, the library's
+    definitions with the names the released cell defines."""
+    definitions = library_definitions()
+    cells, origins = {}, {}
+    for label, (_, _, code) in given.items():
+        names = [name for name in _DEFINED.findall(code) if name in definitions]
+        if names:
+            source = "\n\n".join(definitions[name][1] for name in names)
+            cells[label] = _cell(source.split("\n"), code, boilerplate)
+            origins[label] = sorted({definitions[name][0] for name in names})
+    return Submission(LIBRARY, cells, origins)
+
 
 
 def matched_chars(fingerprints):
@@ -425,6 +482,20 @@ def _rank_pairs(subs, labels):
     score = np.divide(both, total, out=np.zeros_like(both), where=total > 0)
     share = np.divide(matched, coverage[:, None], out=np.zeros_like(matched),
                       where=coverage[:, None] > 0)
+    if subs[-1].student == LIBRARY:
+        # Scored by its most alike cell: one function lifted from the library
+        # is the finding, however many other cells the student wrote alone.
+        lib, best = count - 1, np.zeros(count)
+        m = sum(per_cell[label][0] for label in subs[-1].cells)
+        c = sum(per_cell[label][1] for label in subs[-1].cells)
+        for label in subs[-1].cells:
+            cm, cc = per_cell[label]
+            mine = np.divide(cm[:, lib], cc, out=np.zeros(count), where=cc > 0)
+            theirs = cm[lib, :] / cc[lib] if cc[lib] else np.zeros(count)
+            best = np.maximum(best, (mine + theirs) / 2)
+        score[:, lib] = score[lib, :] = best
+        share[:, lib] = np.divide(m[:, lib], c, out=np.zeros(count), where=c > 0)
+        share[lib, :] = m[lib, :] / c[lib] if c[lib] else 0.0
     first, second = np.triu_indices(count, 1)
     order = sorted(range(len(first)), key=lambda n: (-round(score[first[n], second[n]], 12),
                                                      subs[first[n]].student,
@@ -479,10 +550,15 @@ def _cells_text(pair):
 
 def report_text(report, top=TOP, html_path=None):
     """The terminal report: what was compared, what was skipped, the top pairs."""
-    n = len(report.submissions)
+    n = len(report.students())
+    pairs = sum(1 for p in report.pairs if LIBRARY not in (p.a, p.b))
     lines = [f"{report.assignment}: {n} submission{'s' if n != 1 else ''} compared "
-             f"({len(report.pairs)} pairs) on the answer code of {len(report.labels)} "
+             f"({pairs} pairs) on the answer code of {len(report.labels)} "
              "cells, given code ignored"]
+    if LIBRARY in report.submissions:
+        k = len(report.submissions[LIBRARY].cells)
+        lines.append(f"  each also with the course's teaching library, {LIBRARY}, on "
+                     f"the {k} cell{'s' if k != 1 else ''} it has code for")
     lines += [f"  skipped {s}: {why}" for s, why in report.skipped]
     flagged = report.flagged()
     lines.append(f"most similar pairs (score 0-1; {len(flagged)} at or above the "
@@ -554,7 +630,7 @@ def html_report(report, top=TOP):
         f"<title>Similarity: {esc(report.assignment)}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Similar submissions: {esc(report.assignment)}</h1>",
-        f'<p class="note">{len(report.submissions)} submissions, {len(report.pairs)} '
+        f'<p class="note">{len(report.students())} submissions, {len(report.pairs)} '
         f"pairs compared on the answer code of {len(report.labels)} cells "
         "(code given in the release ignored; comments and whitespace dropped; "
         "names normalised). Score: the share of both submissions' answer code "
@@ -562,6 +638,12 @@ def html_report(report, top=TOP):
         f"{len(flagged)} pairs at or above the threshold {report.threshold:g}. "
         "A high score is a reason to read both submissions, not a verdict.</p>",
     ]
+    if LIBRARY in report.submissions:
+        parts.append(
+            f'<p class="note">{esc(LIBRARY)} is the code of the course\'s teaching '
+            "library that students receive with the lectures (the functions of the "
+            "same names as those each answer cell defines): a student paired with it "
+            "is scored by the most alike cell.</p>")
     if report.skipped:
         parts.append("<p>Not compared:</p><ul>")
         parts += [f"<li>{esc(s)}: {esc(why)}</li>" for s, why in report.skipped]
@@ -591,7 +673,9 @@ def html_report(report, top=TOP):
             parts.append(f"<h3>{esc(label)}</h3><div class=\"cell\">")
             for student, sub, share, slices in ((p.a, sub_a, share_a, slices_a),
                                                 (p.b, sub_b, share_b, slices_b)):
-                parts.append(f"<div><b>{esc(student)}</b> ({share:.0%} of this cell "
+                where = (f": {', '.join(sub.origins.get(label, []))}"
+                         if student == LIBRARY else "")
+                parts.append(f"<div><b>{esc(student + where)}</b> ({share:.0%} of this cell "
                              "matched)<pre>" + _render_code(sub.cells[label], slices)
                              + "</pre></div>")
             parts.append("</div>")
@@ -613,12 +697,13 @@ def summary_section(assignment, course_dir, top=5):
     """Lines for ``course grade``'s summary: the most similar pairs, where the report is.
 
     Writes the HTML report as ``similarity_<assignment>.html`` in ``course_dir``
-    (beside grades.csv). Returns [] when fewer than 2 submissions could be read;
+    (beside grades.csv). Returns [] when fewer than 2 submissions could be read and none is
+    flagged against the teaching library;
     a comparison that fails is one line saying why (grading is done by then).
     """
     try:
         report = compare(assignment, course_dir)
-        if len(report.submissions) < 2:
+        if len(report.students()) < 2 and not report.flagged():
             return []
         path = write_html(report, Path(course_dir) / f"similarity_{assignment}.html")
     except Exception as exc:  # noqa: BLE001 - the grades stand; say why, go on

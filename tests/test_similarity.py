@@ -421,3 +421,86 @@ def test_course_grade_summary_ends_with_the_similarity_section(course, tmp_path)
     assert "author ~ copier" in section
     assert section.endswith(f"side by side: {root / f'similarity_{NAME}.html'}")
     assert (root / f"similarity_{NAME}.html").is_file()
+
+
+# ---------------------------------------------------------------------------
+# the course's teaching library, compared like a submission
+
+PS4 = "ps4_convolution"
+
+
+def _library_copy(name, renames):
+    """The teaching library's ``name``, its local names changed, as a student
+    would hand it in after reading it in the student edition."""
+    module, source = similarity.library_definitions()[name]
+    for old, new in renames.items():
+        source = re.sub(rf"\b{old}\b", new, source)
+    return module, source
+
+
+def test_an_answer_lifted_from_the_teaching_library_is_flagged_against_it(tmp_path):
+    """ps4's conv2d_backward copied from course.nn (which the lectures use and
+    students receive) is flagged against the library; the solution's own
+    answers, written apart from the library, are not; the reports say where the
+    library's code comes from."""
+    root = copy_course(tmp_path / "course")
+    notebook = f"{PS4}.ipynb"
+    release = nbformat.read(root / "assignments" / PS4 / notebook, as_version=4)
+    solution = solution_answers(root / "solutions" / PS4 / notebook)
+    module, lifted = _library_copy("conv2d_backward",
+                                   {"dout_mat": "g", "dcols": "grad_cols", "dxp": "acc"})
+    for student, answers in {"honest": solution,
+                             "lifted": {**solution, "conv2d_backward": lifted}}.items():
+        folder = root / "submitted" / student / PS4
+        folder.mkdir(parents=True)
+        nbformat.write(fill_answers(release, answers), folder / notebook)
+
+    report = similarity.compare(PS4, root)
+    library = report.submissions[similarity.LIBRARY]
+    assert {"conv2d_forward", "conv2d_backward", "maxpool2d_forward"} <= set(library.cells)
+    assert library.origins["conv2d_backward"] == [module] == ["course.nn.functional"]
+    assert report.students() == ["honest", "lifted"]
+
+    caught = _pair(report, "lifted", similarity.LIBRARY)
+    assert caught in report.flagged() and caught.score >= 0.99
+    assert caught.cells["conv2d_backward"][0] >= 0.9, caught.cells
+    assert set(caught.cells) == {"conv2d_backward"}, caught.cells
+    assert _pair(report, "honest", similarity.LIBRARY).score < 0.25
+
+    text = similarity.report_text(report)
+    assert "2 submissions compared (1 pairs)" in text
+    assert f"lifted ~ {similarity.LIBRARY}" in text
+    page = similarity.html_report(report)
+    assert f"{similarity.LIBRARY}: course.nn.functional" in page
+    lines = similarity.summary_section(PS4, root)
+    assert any(f"lifted ~ {similarity.LIBRARY}" in line for line in lines), lines
+
+
+def test_the_solutions_are_not_copies_of_the_teaching_library():
+    """No assignment's solution is alike the library that students receive:
+    otherwise the student edition would hand out the answers (and every
+    honest idiomatic answer would be flagged)."""
+    from tests.notebook_tools import REPO
+
+    definitions = similarity.library_definitions()
+    checked = 0
+    for source_path in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        answers = solution_answers(source_path)
+        given = similarity._given_code(
+            source_path, REPO / "assignments" / source_path.parent.name / source_path.name)
+        boilerplate = similarity._boilerplate(given.values())
+        for gid, code in given.items():
+            names = [n for n in similarity._DEFINED.findall(code) if n in definitions]
+            if not names or gid not in answers:
+                continue
+            library = similarity._cell(
+                "\n\n".join(definitions[n][1] for n in names).split("\n"), code, boilerplate)
+            mine = similarity._cell(answers[gid].split("\n"), code, boilerplate)
+            matched, coverage = similarity.matched_chars(
+                [mine.fingerprint, library.fingerprint])
+            share = matched[0, 1] / coverage[0] if coverage[0] else 0.0
+            assert share < similarity.THRESHOLD, (
+                f"{source_path.name}:{gid}: {share:.0%} of the solution is in "
+                f"{', '.join(definitions[n][0] for n in names)}")
+            checked += 1
+    assert checked >= 10, checked

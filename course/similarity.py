@@ -101,7 +101,8 @@ class Submission:
 
     student: str
     cells: dict
-    origins: dict = field(default_factory=dict)  # LIBRARY's: label -> its modules
+    origins: dict = field(default_factory=dict)  # the library's: label -> its modules
+    library: bool = False  # the teaching library, not a student
 
 
 @dataclass
@@ -139,7 +140,11 @@ class SimilarityReport:
 
     def students(self):
         """The students compared (every submission but the library's)."""
-        return [s for s in self.submissions if s != LIBRARY]
+        return [s for s, sub in self.submissions.items() if not sub.library]
+
+    def library(self):
+        """The teaching library's ``Submission``, or None."""
+        return next((sub for sub in self.submissions.values() if sub.library), None)
 
 
 # --------------------------------------------------------------------------
@@ -381,9 +386,11 @@ def compare(assignment, course_dir=".", threshold=THRESHOLD):
 
     students = sorted(submissions)
     library = _library_submission(given, boilerplate)
+    while library.student in submissions:  # a student's folder of that name
+        library.student += "*"
     if library.cells and students:
-        submissions[LIBRARY] = library
-        students.append(LIBRARY)
+        submissions[library.student] = library
+        students.append(library.student)
     return SimilarityReport(assignment, course, labels, submissions, skipped,
                             _rank_pairs([submissions[s] for s in students], labels),
                             threshold)
@@ -421,7 +428,7 @@ def _library_submission(given, boilerplate):
             source = "\n\n".join(definitions[name][1] for name in names)
             cells[label] = _cell(source.split("\n"), code, boilerplate)
             origins[label] = sorted({definitions[name][0] for name in names})
-    return Submission(LIBRARY, cells, origins)
+    return Submission(LIBRARY, cells, origins, library=True)
 
 
 
@@ -482,7 +489,7 @@ def _rank_pairs(subs, labels):
     score = np.divide(both, total, out=np.zeros_like(both), where=total > 0)
     share = np.divide(matched, coverage[:, None], out=np.zeros_like(matched),
                       where=coverage[:, None] > 0)
-    if subs[-1].student == LIBRARY:
+    if subs[-1].library:
         # Scored by its most alike cell: one function lifted from the library
         # is the finding, however many other cells the student wrote alone.
         lib, best = count - 1, np.zeros(count)
@@ -551,13 +558,14 @@ def _cells_text(pair):
 def report_text(report, top=TOP, html_path=None):
     """The terminal report: what was compared, what was skipped, the top pairs."""
     n = len(report.students())
-    pairs = sum(1 for p in report.pairs if LIBRARY not in (p.a, p.b))
+    library = report.library()
+    pairs = sum(1 for p in report.pairs if not library or library.student not in (p.a, p.b))
     lines = [f"{report.assignment}: {n} submission{'s' if n != 1 else ''} compared "
              f"({pairs} pairs) on the answer code of {len(report.labels)} "
              "cells, given code ignored"]
-    if LIBRARY in report.submissions:
-        k = len(report.submissions[LIBRARY].cells)
-        lines.append(f"  each also with the course's teaching library, {LIBRARY}, on "
+    if library:
+        k = len(library.cells)
+        lines.append(f"  each also with the course's teaching library, {library.student}, on "
                      f"the {k} cell{'s' if k != 1 else ''} it has code for")
     lines += [f"  skipped {s}: {why}" for s, why in report.skipped]
     flagged = report.flagged()
@@ -638,9 +646,9 @@ def html_report(report, top=TOP):
         f"{len(flagged)} pairs at or above the threshold {report.threshold:g}. "
         "A high score is a reason to read both submissions, not a verdict.</p>",
     ]
-    if LIBRARY in report.submissions:
+    if report.library():
         parts.append(
-            f'<p class="note">{esc(LIBRARY)} is the code of the course\'s teaching '
+            f'<p class="note">{esc(report.library().student)} is the code of the course\'s teaching '
             "library that students receive with the lectures (the functions of the "
             "same names as those each answer cell defines): a student paired with it "
             "is scored by the most alike cell.</p>")
@@ -674,7 +682,7 @@ def html_report(report, top=TOP):
             for student, sub, share, slices in ((p.a, sub_a, share_a, slices_a),
                                                 (p.b, sub_b, share_b, slices_b)):
                 where = (f": {', '.join(sub.origins.get(label, []))}"
-                         if student == LIBRARY else "")
+                         if sub.library else "")
                 parts.append(f"<div><b>{esc(student + where)}</b> ({share:.0%} of this cell "
                              "matched)<pre>" + _render_code(sub.cells[label], slices)
                              + "</pre></div>")

@@ -504,3 +504,17 @@ def test_the_solutions_are_not_copies_of_the_teaching_library():
                 f"{', '.join(definitions[n][0] for n in names)}")
             checked += 1
     assert checked >= 10, checked
+
+
+def test_a_student_named_like_the_library_is_still_compared(course, tmp_path):
+    """A submission folder called "(course library)" (a student id from an LMS
+    download can be anything) neither hides that student nor the library."""
+    root = tmp_path / "course"
+    shutil.copytree(course, root)
+    shutil.move(root / "submitted" / "copier", root / "submitted" / similarity.LIBRARY)
+    report = similarity.compare(NAME, root)
+    assert similarity.LIBRARY in report.students()
+    assert report.library().student == similarity.LIBRARY + "*"
+    top = report.pairs[0]
+    assert {top.a, top.b} == {"author", similarity.LIBRARY} and top.score >= 0.9
+    assert "6 submissions compared (15 pairs)" in similarity.report_text(report)

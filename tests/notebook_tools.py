@@ -4,16 +4,19 @@ Notebooks for pipeline tests are made from the committed ones or from small
 factory functions here, never from a developer's local gradebook.
 """
 
+import contextlib
 import datetime
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 from course.grader.answers import fill_answers, nbgrader_metadata, solution_answers  # noqa: F401
 
@@ -55,13 +58,30 @@ def graded_code_cells(path):
     }
 
 
+@contextlib.contextmanager
+def kernel_sockets():
+    """Traitlets config for kernels that talk over Unix sockets in a new short
+    folder (removed afterwards).
+
+    Over TCP, the ports jupyter_client picks for a kernel are free when picked
+    but may be taken before the kernel binds them: kernels started at once by
+    the test processes then die before replying ("Kernel died before
+    replying to kernel_info", which failed CI once). The grader's own kernels
+    use sockets for the same reason (course/grader/worker.py).
+    """
+    with tempfile.TemporaryDirectory(prefix="k-", dir="/tmp" if os.path.isdir("/tmp")
+                                     else None) as folder:
+        yield {"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "kernel")}}
+
+
 def execute(notebook, cwd, timeout=120):
     """Execute a notebook in place with the python3 kernel; returns seconds taken."""
     start = time.perf_counter()
-    NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3",
-        resources={"metadata": {"path": str(cwd)}},
-    ).execute()
+    with kernel_sockets() as config:
+        NotebookClient(
+            notebook, timeout=timeout, kernel_name="python3",
+            resources={"metadata": {"path": str(cwd)}}, config=Config(config),
+        ).execute()
     return time.perf_counter() - start
 
 
@@ -90,10 +110,12 @@ def nbgrader(*args, cwd, check=True, timeout=900):
     """Run an nbgrader command in ``cwd`` (a course directory)."""
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    result = subprocess.run(
-        [str(BIN / "nbgrader"), *args, "--log-level=WARN"],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-    )
+    with kernel_sockets() as config:
+        flags = [f"--KernelManager.{k}={v}" for k, v in config["KernelManager"].items()]
+        result = subprocess.run(
+            [str(BIN / "nbgrader"), *args, "--log-level=WARN", *flags],
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        )
     if check and result.returncode != 0:
         raise AssertionError(
             f"nbgrader {' '.join(args)} failed ({result.returncode}):\n"

@@ -402,13 +402,28 @@ _DEFINED = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
 @lru_cache(maxsize=1)
 def library_definitions():
     """name -> (module, source) of every top-level function and class of the
-    ``course`` modules students receive (the student edition's)."""
+    ``course`` modules students receive (the student edition's).
+
+    Where the package was installed without the course's notebooks (so what
+    the lectures import cannot be read), every module of ``course`` but the
+    instructors' (``course.edition.INSTRUCTOR_MODULES``).
+    """
     import ast
 
     from course import edition
 
+    try:
+        modules = edition.student_modules(edition.REPO)
+    except edition.EditionError:
+        modules = set()
+    if not modules:
+        root = edition.REPO / edition.PACKAGE
+        modules = {".".join(p.relative_to(edition.REPO).with_suffix("").parts).removesuffix(
+                       ".__init__") for p in root.rglob("*.py")}
+        modules = {m for m in modules if not any(
+            m == bad or m.startswith(bad + ".") for bad in edition.INSTRUCTOR_MODULES)}
     found = {}
-    for module in sorted(edition.student_modules(edition.REPO)):
+    for module in sorted(modules):
         path = edition.module_path(edition.REPO, module)
         text = path.read_text(encoding="utf-8")
         for node in ast.parse(text).body:

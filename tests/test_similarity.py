@@ -518,3 +518,21 @@ def test_a_student_named_like_the_library_is_still_compared(course, tmp_path):
     top = report.pairs[0]
     assert {top.a, top.b} == {"author", similarity.LIBRARY} and top.score >= 0.9
     assert "6 submissions compared (15 pairs)" in similarity.report_text(report)
+
+
+def test_without_the_notebooks_the_library_is_every_module_but_the_instructors(monkeypatch):
+    """An installed package without lectures/ still has a library to compare
+    with: every module of course except the grader and the instructors' tools."""
+    from course import edition
+
+    monkeypatch.setattr(edition, "student_modules", lambda course: set())
+    similarity.library_definitions.cache_clear()
+    try:
+        definitions = similarity.library_definitions()
+    finally:
+        similarity.library_definitions.cache_clear()
+    modules = {module for module, _ in definitions.values()}
+    assert {"course.gradcheck", "course.activations", "course.nn.functional"} <= modules
+    assert not any(m.startswith(("course.grader", "course.autograde", "course.similarity"))
+                   for m in modules), modules
+    assert definitions["conv2d_backward"][0] == "course.nn.functional"

@@ -151,8 +151,7 @@ def student_modules(course=REPO):
         name, importer = wanted.pop()
         if name in seen:
             continue
-        bad = next((bad for bad in INSTRUCTOR_MODULES
-                    if name == bad or name.startswith(bad + ".")), None)
+        bad = instructor_module(name)
         if bad:
             raise EditionError(f"{importer} imports {bad}, an instructor module: "
                                f"students' code may not need it")
@@ -167,6 +166,13 @@ def student_modules(course=REPO):
                                  path.name == "__init__.py"):
             wanted.append((imported, str(path.relative_to(course))))
     return seen
+
+
+def instructor_module(name):
+    """The instructor module (of ``INSTRUCTOR_MODULES``) that module ``name`` is
+    or lies in, or None."""
+    return next((bad for bad in INSTRUCTOR_MODULES
+                 if name == bad or name.startswith(bad + ".")), None)
 
 
 def module_path(course, name):

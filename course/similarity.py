@@ -420,8 +420,7 @@ def library_definitions():
         root = edition.REPO / edition.PACKAGE
         modules = {".".join(p.relative_to(edition.REPO).with_suffix("").parts).removesuffix(
                        ".__init__") for p in root.rglob("*.py")}
-        modules = {m for m in modules if not any(
-            m == bad or m.startswith(bad + ".") for bad in edition.INSTRUCTOR_MODULES)}
+        modules = {m for m in modules if not edition.instructor_module(m)}
     found = {}
     for module in sorted(modules):
         path = edition.module_path(edition.REPO, module)
@@ -444,7 +443,6 @@ def _library_submission(given, boilerplate):
             cells[label] = _cell(source.split("\n"), code, boilerplate)
             origins[label] = sorted({definitions[name][0] for name in names})
     return Submission(LIBRARY, cells, origins, library=True)
-
 
 
 def matched_chars(fingerprints):

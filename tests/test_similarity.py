@@ -482,26 +482,21 @@ def test_the_solutions_are_not_copies_of_the_teaching_library():
     honest idiomatic answer would be flagged)."""
     from tests.notebook_tools import REPO
 
-    definitions = similarity.library_definitions()
     checked = 0
     for source_path in sorted((REPO / "solutions").glob("*/*.ipynb")):
         answers = solution_answers(source_path)
         given = similarity._given_code(
             source_path, REPO / "assignments" / source_path.parent.name / source_path.name)
         boilerplate = similarity._boilerplate(given.values())
-        for gid, code in given.items():
-            names = [n for n in similarity._DEFINED.findall(code) if n in definitions]
-            if not names or gid not in answers:
-                continue
-            library = similarity._cell(
-                "\n\n".join(definitions[n][1] for n in names).split("\n"), code, boilerplate)
-            mine = similarity._cell(answers[gid].split("\n"), code, boilerplate)
-            matched, coverage = similarity.matched_chars(
-                [mine.fingerprint, library.fingerprint])
+        library = similarity._library_submission(
+            {gid: (source_path.name, gid, code) for gid, code in given.items()}, boilerplate)
+        for gid, cell in library.cells.items():
+            mine = similarity._cell(answers[gid].split("\n"), given[gid], boilerplate)
+            matched, coverage = similarity.matched_chars([mine.fingerprint, cell.fingerprint])
             share = matched[0, 1] / coverage[0] if coverage[0] else 0.0
             assert share < similarity.THRESHOLD, (
                 f"{source_path.name}:{gid}: {share:.0%} of the solution is in "
-                f"{', '.join(definitions[n][0] for n in names)}")
+                f"{', '.join(library.origins[gid])}")
             checked += 1
     assert checked >= 10, checked
 
